@@ -1,0 +1,389 @@
+/**
+ * JSON exactly as Python writes it. oslo.messaging encodes every message with
+ * `json.dumps` defaults (separators `", "` and `": "`, `ensure_ascii=True`), so byte-identical
+ * bodies need the same spacing, escapes and number formatting. Also oslo.serialization's
+ * `to_primitive`, which turns dates, sets, maps and byte strings into JSON values.
+ *
+ * This is the hot path of every publish: strings go through the native `JSON.stringify`
+ * (only strings that need escaping at all), and only non-ASCII code units are
+ * post-processed, by one regex.
+ *
+ * @module
+ */
+
+/**
+ * Python's `default=` hook: called for a value that is not JSON data (a class instance,
+ * `Date`, `Map`, a function, a bigint, ...); what it returns is serialised in its place.
+ * It should throw when it can't convert either.
+ */
+export type PyDumpsFallback = (value: unknown) => unknown;
+
+// Characters Python escapes with ensure_ascii: `"`, `\`, C0 controls, and DEL (0x7f) and up.
+// JSON.stringify escapes the same set except DEL and non-ASCII, which are left as they are.
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u007f-\uffff]/;
+// Matches UTF-16 code units (no `u` flag), so an astral character becomes its surrogate pair
+// of escapes, as in Python. JSON.stringify has already escaped lone surrogates, in lower case.
+const NON_ASCII = /[\u007f-\uffff]/g;
+
+// Ancestor lists are only searched past this depth: a cycle keeps recursing, so it still
+// gets caught, while ordinary shallow messages pay no search.
+const CYCLE_CHECK_DEPTH = 32;
+
+function escapeCodeUnit(ch: string): string {
+  return '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0');
+}
+
+/** A string as Python's `json.dumps` writes it: quoted, ASCII-only, lower-case `\uXXXX`. */
+export function pyString(text: string): string {
+  if (!NEEDS_ESCAPE.test(text)) return '"' + text + '"';
+  return JSON.stringify(text).replace(NON_ASCII, escapeCodeUnit);
+}
+
+/**
+ * A number as Python's `json.dumps` writes it (`float.__repr__`, or `int` for integral
+ * values, which are written as integers as Python ints would be). The two formats differ
+ * only below 1e-4, where Python switches to exponent notation earlier than JavaScript and
+ * pads the exponent to two digits (`1e-05`, not `0.00001` or `1e-5`).
+ */
+export function pyNumber(value: number): string {
+  if (!Number.isFinite(value)) {
+    // Python would write NaN/Infinity, which is not JSON: refused, as with allow_nan=False.
+    throw new TypeError(`Out of range float values are not JSON compliant: ${value}`);
+  }
+  if (value < 1e-4 && value > -1e-4 && value !== 0) {
+    // toExponential() without digits gives the shortest round-trip digits, like repr().
+    return value.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+  }
+  return '' + value;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  const proto: unknown = Object.getPrototypeOf(value);
+  const ctor: unknown =
+    proto !== null && typeof proto === 'object'
+      ? (proto as { constructor?: unknown }).constructor
+      : undefined;
+  return typeof ctor === 'function' && ctor.name !== '' ? ctor.name : 'Object';
+}
+
+function notSerializable(value: unknown): TypeError {
+  return new TypeError(`Object of type ${typeName(value)} is not JSON serializable`);
+}
+
+function enter(stack: object[], value: object): void {
+  if (stack.length >= CYCLE_CHECK_DEPTH && stack.includes(value)) {
+    throw new TypeError('Circular reference detected');
+  }
+  stack.push(value);
+}
+
+function write(value: unknown, stack: object[], fallback: PyDumpsFallback | undefined): string {
+  switch (typeof value) {
+    case 'string':
+      return pyString(value);
+    case 'number':
+      return pyNumber(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return writeArray(value, stack, fallback);
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto === Object.prototype || proto === null) {
+        return writeObject(value as Record<string, unknown>, stack, fallback);
+      }
+      return writeFallback(value, stack, fallback);
+    }
+    default:
+      return writeFallback(value, stack, fallback);
+  }
+}
+
+function writeArray(
+  array: readonly unknown[],
+  stack: object[],
+  fallback: PyDumpsFallback | undefined,
+): string {
+  const length = array.length;
+  if (length === 0) return '[]';
+  enter(stack, array);
+  // Holes and undefined become null, as with JSON.stringify (Python has only None).
+  const first = array[0];
+  let out = '[' + (first === undefined ? 'null' : write(first, stack, fallback));
+  for (let i = 1; i < length; i++) {
+    const item = array[i];
+    out += ', ' + (item === undefined ? 'null' : write(item, stack, fallback));
+  }
+  stack.pop();
+  return out + ']';
+}
+
+function writeObject(
+  object: Record<string, unknown>,
+  stack: object[],
+  fallback: PyDumpsFallback | undefined,
+): string {
+  enter(stack, object);
+  let out = '';
+  // Object.keys gives insertion order, except that integer-like keys come first: a
+  // JavaScript object can't hold {"b": 1, "1": 2} in Python's order.
+  for (const key of Object.keys(object)) {
+    const item = object[key];
+    if (item === undefined) continue;
+    out += (out === '' ? '{' : ', ') + pyString(key) + ': ' + write(item, stack, fallback);
+  }
+  stack.pop();
+  return out === '' ? '{}' : out + '}';
+}
+
+function writeFallback(
+  value: unknown,
+  stack: object[],
+  fallback: PyDumpsFallback | undefined,
+): string {
+  if (fallback === undefined) throw notSerializable(value);
+  const replacement = fallback(value);
+  if (Object.is(replacement, value)) throw notSerializable(value);
+  if (typeof value === 'object' && value !== null) {
+    enter(stack, value);
+    const out = write(replacement, stack, fallback);
+    stack.pop();
+    return out;
+  }
+  return write(replacement, stack, fallback);
+}
+
+/**
+ * Serialise `value` exactly as Python's `json.dumps(value)` with default arguments would,
+ * for the same data: separators `", "` and `": "`, keys in insertion order, every character
+ * above 0x7E escaped as lower-case `\uXXXX` (astral characters as surrogate pairs), the same
+ * control-character escapes, Python's float formatting.
+ *
+ * JSON data is: `null`, booleans, finite numbers, strings, arrays and plain objects
+ * (prototype `Object.prototype` or `null`). `undefined` object members are skipped and
+ * `undefined` array items become `null`, as with `JSON.stringify`.
+ *
+ * Anything else (Date, Map, class instances, functions, symbols, bigints, top-level
+ * `undefined`) goes to `fallback` when one is given (oslo's `jsonutils.dumps` passes
+ * `to_primitive`, see {@link toPrimitive}); without one it throws.
+ *
+ * @throws TypeError `Object of type X is not JSON serializable`, `Circular reference
+ * detected`, or `Out of range float values are not JSON compliant` for NaN and Infinity
+ * (which Python would emit although they are not JSON).
+ */
+export function pyDumps(value: unknown, fallback?: PyDumpsFallback): string {
+  return write(value, [], fallback);
+}
+
+// Python's json.loads accepts the NaN, Infinity and -Infinity that its json.dumps writes
+// for such floats. JSON.parse does not, so a failed parse is retried with those tokens,
+// outside strings, swapped for marker strings that a reviver turns back into numbers.
+const PY_CONSTANTS = /"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g;
+
+/**
+ * Parse JSON as Python's `json.loads` does: standard JSON, plus the bare `NaN`,
+ * `Infinity` and `-Infinity` that Python writes for non-finite floats. Standard JSON takes
+ * the native fast path.
+ *
+ * @throws SyntaxError for anything else that is not JSON.
+ */
+export function pyLoads(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    if (!/NaN|Infinity/.test(text)) throw err;
+    const marker = `\u0000pyjson-${Math.random().toString(36).slice(2)}-`;
+    const values: Record<string, number> = {
+      [`${marker}NaN`]: NaN,
+      [`${marker}Infinity`]: Infinity,
+      [`${marker}-Infinity`]: -Infinity,
+    };
+    const swapped = text.replace(PY_CONSTANTS, (token) =>
+      token.startsWith('"') ? token : `"${marker}${token}"`,
+    );
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(swapped, (_key, item: unknown) =>
+        typeof item === 'string' && item.startsWith(marker) && item in values
+          ? values[item]
+          : item,
+      );
+    } catch {
+      throw err;
+    }
+    return parsed;
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * `YYYY-MM-DD<sep>HH:MM:SS[.ffffff]` in UTC, Python's naive-UTC datetime text. Dates only
+ * hold milliseconds, so the microseconds are always `ms * 1000`.
+ *
+ * @internal
+ * @throws TypeError for an invalid Date or a year outside Python's 1..9999.
+ */
+export function formatUtcDatetime(date: Date, separator: string, microseconds: boolean): string {
+  const time = date.getTime();
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(time) || year < 1 || year > 9999) {
+    throw new TypeError(`Cannot convert ${String(date)} to a Python datetime`);
+  }
+  const two = (n: number): string => (n < 10 ? '0' : '') + n;
+  const text =
+    String(year).padStart(4, '0') +
+    '-' +
+    two(date.getUTCMonth() + 1) +
+    '-' +
+    two(date.getUTCDate()) +
+    separator +
+    two(date.getUTCHours()) +
+    ':' +
+    two(date.getUTCMinutes()) +
+    ':' +
+    two(date.getUTCSeconds());
+  return microseconds ? text + '.' + String(date.getUTCMilliseconds()).padStart(3, '0') + '000' : text;
+}
+
+/**
+ * oslo's `PERFECT_TIME_FORMAT` (`%Y-%m-%dT%H:%M:%S.%f`), as `to_primitive` writes a datetime:
+ * UTC, no zone, always six fraction digits, e.g. `2024-05-06T07:08:09.123000`.
+ */
+export function strtime(date: Date): string {
+  return formatUtcDatetime(date, 'T', true);
+}
+
+// Python's repr() of a str, enough for exception reprs: it picks single quotes unless the
+// text has a single quote and no double quote.
+function pyRepr(text: string): string {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = '';
+  for (const ch of text) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (ch === '\\' || ch === quote) out += '\\' + ch;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (code < 0x20 || code === 0x7f) out += '\\x' + code.toString(16).padStart(2, '0');
+    else out += ch;
+  }
+  return quote + out + quote;
+}
+
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  // A `__proto__` key (JSON.parse makes it an own property) must not set the prototype.
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
+}
+
+function mapKey(key: unknown): string {
+  // json.dumps accepts str, int, float, bool and None keys and writes them as strings.
+  if (typeof key === 'string') return key;
+  if (typeof key === 'number') return pyNumber(key);
+  if (typeof key === 'boolean') return key ? 'true' : 'false';
+  if (key === null || key === undefined) return 'null';
+  if (typeof key === 'bigint') return key.toString();
+  if (key instanceof Date) return strtime(key);
+  throw new TypeError(`keys must be str, int, float, bool or None, not ${typeName(key)}`);
+}
+
+function convert(value: unknown, stack: object[]): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return value;
+    case 'undefined':
+      return null;
+    case 'bigint':
+      if (value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)) {
+        return Number(value);
+      }
+      throw new TypeError(`Cannot convert ${value} to primitive: beyond 2^53, JSON parsers lose it`);
+    case 'function':
+    case 'symbol':
+      throw new TypeError(`Cannot convert ${typeof value} to primitive`);
+  }
+  if (value === null || typeof value !== 'object') return null;
+  if (value instanceof Date) return strtime(value);
+  // Python bytes: to_primitive decodes them as UTF-8 (and fails on invalid UTF-8).
+  if (value instanceof Uint8Array) return utf8.decode(value);
+  if (value instanceof ArrayBuffer) return utf8.decode(new Uint8Array(value));
+  if (value instanceof DataView) {
+    return utf8.decode(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+  }
+  // to_primitive gives repr(exception), e.g. ValueError('bad').
+  if (value instanceof Error) {
+    return `${value.name}(${value.message === '' ? '' : pyRepr(value.message)})`;
+  }
+  enter(stack, value);
+  try {
+    return convertContainer(value, stack);
+  } finally {
+    stack.pop();
+  }
+}
+
+function convertContainer(value: object, stack: object[]): unknown {
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = convert(value[i], stack);
+    return out;
+  }
+  if (value instanceof Map) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of value as Map<unknown, unknown>) {
+      setOwn(out, mapKey(key), convert(item, stack));
+    }
+    return out;
+  }
+  if (value instanceof Set) {
+    return Array.from(value as Set<unknown>, (item) => convert(item, stack));
+  }
+  const toJSON: unknown = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    return convert((toJSON as (key: string) => unknown).call(value, ''), stack);
+  }
+  if (Symbol.iterator in value) {
+    // Other typed arrays and iterables become lists, as Python's __iter__ objects do.
+    return Array.from(value as Iterable<unknown>, (item) => convert(item, stack));
+  }
+  // Plain objects and class instances (convert_instances=True): own enumerable members.
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== undefined) setOwn(out, key, convert(item, stack));
+  }
+  return out;
+}
+
+/**
+ * oslo.serialization's `jsonutils.to_primitive(value, convert_instances=True)`, as
+ * `JsonPayloadSerializer` and `jsonutils.dumps` apply it: returns a fresh tree of JSON data.
+ *
+ * - `Date` becomes `YYYY-MM-DDTHH:MM:SS.ffffff` (UTC, no zone; see {@link strtime}).
+ * - `Uint8Array`/`Buffer`, `ArrayBuffer` and `DataView` are bytes: decoded as UTF-8 into a
+ *   string, as Python decodes `bytes` (invalid UTF-8 throws a TypeError).
+ * - `Set`, other typed arrays and iterables become arrays; `Map` becomes an object (keys
+ *   converted as `json.dumps` converts dict keys; integer-like keys then sort first).
+ * - Objects with a `toJSON()` method are replaced by its result.
+ * - `Error` becomes a Python-style repr, e.g. `TypeError('bad')`.
+ * - Class instances become their own enumerable members; `undefined` members are dropped,
+ *   `undefined` elsewhere becomes `null`.
+ * - A bigint within ±2^53 becomes a number.
+ * - Strings, booleans and numbers pass through (NaN and Infinity are refused later, by
+ *   {@link pyDumps}).
+ *
+ * @throws TypeError for functions, symbols, larger bigints, invalid dates, invalid UTF-8
+ * and circular references.
+ */
+export function toPrimitive(value: unknown): unknown {
+  return convert(value, []);
+}

@@ -1,0 +1,211 @@
+/**
+ * RabbitMQ topology as oslo.messaging declares it (spec §4.1, §5.3, §7): exchange,
+ * queue and binding descriptions with every flag and argument a Python service
+ * would use, so that our declares never clash with theirs (a mismatch is a
+ * `406 PRECONDITION_FAILED` that closes the channel).
+ *
+ * Pure functions: no I/O. The driver hands these descriptions to the connection.
+ *
+ * @module
+ */
+import { ConfigurationError } from '../../errors.js';
+
+/** The options that change declarations (from `[oslo_messaging_rabbit]`). */
+export interface TopologyFlags {
+  /** `amqp_durable_queues`, forced on by `rabbit_quorum_queue`. */
+  readonly durable: boolean;
+  /** `amqp_auto_delete`. */
+  readonly autoDelete: boolean;
+  /** `rabbit_ha_queues`: `x-ha-policy: all` on every queue. */
+  readonly haQueues: boolean;
+  /** `rabbit_quorum_queue`: topic, server and notification queues become quorum queues. */
+  readonly quorum: boolean;
+  /** `rabbit_quorum_delivery_limit` (0: unset). */
+  readonly quorumDeliveryLimit: number;
+  /** `rabbit_quroum_max_memory_length` (0: unset). */
+  readonly quorumMaxMemoryLength: number;
+  /** `rabbit_quroum_max_memory_bytes` (0: unset). */
+  readonly quorumMaxMemoryBytes: number;
+  /** `rabbit_transient_queues_ttl` in seconds: `x-expires` of reply and fanout queues. */
+  readonly transientQueuesTtlSeconds: number;
+  /** `enable_cancel_on_failover`: consumer argument `x-cancel-on-ha-failover`. */
+  readonly cancelOnFailover: boolean;
+}
+
+/** The defaults of oslo.messaging 14.0.3. */
+export const DEFAULT_TOPOLOGY_FLAGS: TopologyFlags = Object.freeze({
+  durable: false,
+  autoDelete: false,
+  haQueues: false,
+  quorum: false,
+  quorumDeliveryLimit: 0,
+  quorumMaxMemoryLength: 0,
+  quorumMaxMemoryBytes: 0,
+  transientQueuesTtlSeconds: 1800,
+  cancelOnFailover: false,
+});
+
+/** An `exchange.declare`. */
+export interface ExchangeSpec {
+  readonly name: string;
+  readonly type: 'topic' | 'fanout';
+  readonly durable: boolean;
+  readonly autoDelete: boolean;
+}
+
+/** A `queue.declare` (never exclusive: oslo declares none). */
+export interface QueueSpec {
+  readonly name: string;
+  readonly durable: boolean;
+  readonly autoDelete: boolean;
+  readonly arguments: Readonly<Record<string, unknown>>;
+}
+
+/** A `queue.bind`. */
+export interface BindingSpec {
+  readonly queue: string;
+  readonly exchange: string;
+  readonly routingKey: string;
+}
+
+/**
+ * What one oslo `Consumer` declares, in order: its exchange, its queue, the binding
+ * (absent for reply queues, which the default exchange routes by name).
+ */
+export interface ConsumerSpec {
+  readonly exchange: ExchangeSpec | undefined;
+  readonly queue: QueueSpec;
+  readonly binding: BindingSpec | undefined;
+}
+
+/** Checks the combinations oslo refuses. */
+export function validateTopologyFlags(flags: TopologyFlags): void {
+  if (flags.quorum && flags.haQueues) {
+    throw new ConfigurationError(
+      'rabbit_quorum_queue and rabbit_ha_queues both enabled, queue type is quorum or HA (mirrored) not both',
+      { option: 'oslo_messaging_rabbit.rabbit_quorum_queue', value: true },
+    );
+  }
+}
+
+/**
+ * Queue arguments as oslo's `_get_queue_arguments` builds them, in its key order:
+ * HA, then quorum (type, delivery limit, memory limits), then `x-expires`.
+ */
+function queueArguments(
+  flags: TopologyFlags,
+  withQuorum: boolean,
+  ttlSeconds: number,
+): Record<string, unknown> {
+  const args: Record<string, unknown> = {};
+  if (flags.haQueues) args['x-ha-policy'] = 'all';
+  if (withQuorum && flags.quorum) {
+    args['x-queue-type'] = 'quorum';
+    if (flags.quorumDeliveryLimit > 0) args['x-delivery-limit'] = flags.quorumDeliveryLimit;
+    if (flags.quorumMaxMemoryLength > 0) {
+      args['x-max-in-memory-length'] = flags.quorumMaxMemoryLength;
+    }
+    if (flags.quorumMaxMemoryBytes > 0) args['x-max-in-memory-bytes'] = flags.quorumMaxMemoryBytes;
+  }
+  if (ttlSeconds > 0) args['x-expires'] = ttlSeconds * 1000;
+  return args;
+}
+
+/** The control exchange (or a target's exchange): topic, durable=D, auto_delete=A. */
+export function topicExchange(name: string, flags: TopologyFlags): ExchangeSpec {
+  return { name, type: 'topic', durable: flags.durable, autoDelete: flags.autoDelete };
+}
+
+/**
+ * `<topic>_fanout`: always that name (a target's exchange is ignored), fanout,
+ * non-durable, auto-delete.
+ */
+export function fanoutExchange(topic: string): ExchangeSpec {
+  return { name: `${topic}_fanout`, type: 'fanout', durable: false, autoDelete: true };
+}
+
+/**
+ * A topic consumer (oslo's `declare_topic_consumer`): the RPC `T` and `T.S` queues,
+ * the notification `<topic>.<priority>` queues, and pool queues (named after the
+ * pool, bound with the routing key). Flags D and A, HA or quorum arguments, no
+ * `x-expires`.
+ */
+export function topicConsumer(
+  exchange: string,
+  routingKey: string,
+  flags: TopologyFlags,
+  queueName: string = routingKey,
+): ConsumerSpec {
+  return {
+    exchange: topicExchange(exchange, flags),
+    queue: {
+      name: queueName,
+      durable: flags.durable,
+      autoDelete: flags.autoDelete,
+      arguments: queueArguments(flags, true, 0),
+    },
+    binding: { queue: queueName, exchange, routingKey },
+  };
+}
+
+/**
+ * A per-listener fanout queue `<topic>_fanout_<hex32>`: classic (never quorum in
+ * 14.0.3), non-durable, not auto-delete, `x-expires` = TTL, bound to
+ * `<topic>_fanout` with key `<topic>` (ignored by a fanout exchange).
+ */
+export function fanoutConsumer(topic: string, uniqueHex: string, flags: TopologyFlags): ConsumerSpec {
+  const exchange = fanoutExchange(topic);
+  const name = `${topic}_fanout_${uniqueHex}`;
+  return {
+    exchange,
+    queue: {
+      name,
+      durable: false,
+      autoDelete: false,
+      arguments: queueArguments(flags, false, flags.transientQueuesTtlSeconds),
+    },
+    binding: { queue: name, exchange: exchange.name, routingKey: topic },
+  };
+}
+
+/**
+ * A caller's reply queue `reply_<hex32>`: classic, non-durable, not auto-delete,
+ * `x-expires` = TTL, no binding (the default exchange routes by queue name).
+ */
+export function replyConsumer(name: string, flags: TopologyFlags): ConsumerSpec {
+  return {
+    exchange: undefined,
+    queue: {
+      name,
+      durable: false,
+      autoDelete: false,
+      arguments: queueArguments(flags, false, flags.transientQueuesTtlSeconds),
+    },
+    binding: undefined,
+  };
+}
+
+/**
+ * What the notifier declares before its first publish to a routing key on a
+ * channel (oslo's `_publish_and_creates_default_queue`): the queue named exactly the
+ * routing key, with the exchange's durable and auto-delete flags and no `x-expires`,
+ * so notifications wait for a listener that does not exist yet.
+ */
+export function notifierQueue(exchange: string, routingKey: string, flags: TopologyFlags): ConsumerSpec {
+  return topicConsumer(exchange, routingKey, flags);
+}
+
+/** Consumer arguments (`basic.consume`), `{}` unless `enable_cancel_on_failover`. */
+export function consumerArguments(flags: TopologyFlags): Record<string, unknown> {
+  return flags.cancelOnFailover ? { 'x-cancel-on-ha-failover': true } : {};
+}
+
+/** Routing key of an RPC request: `T`, or `T.S` when a server is named. */
+export function rpcRoutingKey(topic: string, server: string | undefined): string {
+  return server === undefined ? topic : `${topic}.${server}`;
+}
+
+/** Routing key (and default queue name) of a notification: `<topic>.<priority lower-case>`. */
+export function notificationRoutingKey(topic: string, priority: string): string {
+  return `${topic}.${priority.toLowerCase()}`;
+}

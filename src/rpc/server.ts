@@ -1,0 +1,177 @@
+/**
+ * The RPC server: a MessageHandlingServer that consumes a target's RPC queues and
+ * dispatches each request to endpoints.
+ *
+ * @module
+ */
+import type { Driver, DriverListener, RpcIncomingMessage, RpcReply } from '../drivers/driver.js';
+import { serializeRemoteError } from '../drivers/remote-error.js';
+import { ExpectedException, InvalidTarget, NoSuchMethod } from '../errors.js';
+import { MessageHandlingServer, type ServerOptions } from '../server.js';
+import type { Serializer } from '../serializer.js';
+import { Target, type TargetFields } from '../target.js';
+import { NotificationTransport, type Transport } from '../transport.js';
+import { RPCDispatcher } from './dispatcher.js';
+import type { RPCAccessPolicy, RPCAccessPolicyClass } from './endpoint.js';
+
+/** Options for {@link getRpcServer}. */
+export interface RPCServerOptions extends ServerOptions {
+  /** Restores the request context and arguments, serialises results. @default NoOpSerializer */
+  serializer?: Serializer | undefined;
+  /**
+   * Which endpoint methods requests may invoke: an instance or a class.
+   * @default DefaultRPCAccessPolicy
+   */
+  accessPolicy?: RPCAccessPolicy | RPCAccessPolicyClass | undefined;
+}
+
+/**
+ * An RPC server: listens on `topic`, `topic.server` and the topic's fanout, and
+ * dispatches every request with an {@link RPCDispatcher}. Create one with
+ * {@link getRpcServer}.
+ *
+ * Delivery is at-most-once, as in oslo: a request is acknowledged before it is
+ * dispatched, so a crash during the method loses it and the caller times out. A call
+ * gets exactly one final reply: the result, or the error in oslo's failure format. A
+ * cast that throws is logged.
+ */
+export class RPCServer extends MessageHandlingServer<RpcIncomingMessage> {
+  /** What this server listens to. */
+  readonly target: Target;
+  /** The dispatcher with this server's endpoints. */
+  readonly dispatcher: RPCDispatcher;
+
+  /**
+   * @throws InvalidTarget when the target lacks a topic or a server name
+   * @throws ExecutorLoadFailure for an unknown executor
+   */
+  constructor(
+    transport: Transport,
+    target: Target,
+    dispatcher: RPCDispatcher,
+    options: ServerOptions = {},
+  ) {
+    super(transport, options);
+    if (target.topic === undefined || target.server === undefined) {
+      throw new InvalidTarget(
+        "A server's target must have topic and server names specified",
+        target,
+      );
+    }
+    if (transport instanceof NotificationTransport) {
+      this.logger.warn(
+        'Using a notification transport for RPC; use getRpcTransport() to get an RPC transport',
+      );
+    }
+    this.target = target;
+    this.dispatcher = dispatcher;
+  }
+
+  protected override createListener(
+    driver: Driver,
+    maxUnsettled: number,
+  ): Promise<DriverListener<RpcIncomingMessage>> {
+    return driver.listen(this.target, { maxUnsettled });
+  }
+
+  protected override async processMessage(message: RpcIncomingMessage): Promise<void> {
+    const method = message.message['method'];
+    this.logger.debug(
+      'Received message with id %s and method: %s',
+      message.msgId ?? '(cast)',
+      method,
+    );
+    // RPC requests are acked before dispatch: at-most-once, as oslo does. A request
+    // is never redelivered once its method may have started.
+    try {
+      await message.acknowledge();
+    } catch (err) {
+      this.logger.error('Can not acknowledge message, skipping it: %s', err);
+      return;
+    }
+
+    let reply: RpcReply;
+    try {
+      const result = await this.dispatcher.dispatch(message);
+      reply = { result: result === undefined ? null : result };
+    } catch (err) {
+      reply = { failure: this.#failure(err, method) };
+    }
+    if (message.msgId === undefined) return;
+
+    try {
+      await message.reply(reply);
+    } catch (err) {
+      this.logger.error('Can not send reply for message %s: %s', message.msgId, err);
+      if (reply.failure !== undefined) return;
+      // Most likely the result could not be encoded; send that failure rather than
+      // leave the caller waiting for its timeout.
+      try {
+        await message.reply({ failure: serializeRemoteError(err) });
+      } catch (again) {
+        this.logger.error('Can not send failure reply for message %s: %s', message.msgId, again);
+      }
+    }
+  }
+
+  /** Log a dispatch error as oslo does and serialise what the caller should see. */
+  #failure(err: unknown, method: unknown): string {
+    if (err instanceof ExpectedException) {
+      this.logger.debug('Expected exception during message handling (%s)', err.cause);
+      return serializeRemoteError(err.cause);
+    }
+    if (err instanceof NoSuchMethod && err.method.endsWith('_ignore_errors')) {
+      this.logger.debug('Method %s not found', err.method);
+    } else {
+      this.logger.error('Exception during message handling of %s: %s', method, err);
+    }
+    return serializeRemoteError(err);
+  }
+}
+
+/**
+ * Create an RPC server (oslo's `get_rpc_server`).
+ *
+ * Endpoints are objects whose methods take `(ctxt, args)`, `args` being the call's
+ * keyword arguments, and return a value or a promise. An endpoint's optional
+ * `target` property (a {@link Target} or its fields) sets the namespace and version
+ * it implements (default: no namespace, version `1.0`). Which methods are reachable
+ * is up to the access policy; members of `Object.prototype` never are. With
+ * `[DEFAULT] rpc_ping_enabled` the server also answers `oslo_rpc_server_ping`.
+ *
+ * @param target - topic and server name to listen on (exchange optional)
+ *
+ * @throws InvalidTarget when the target lacks a topic or a server name
+ * @throws TypeError for a malformed endpoint or access policy
+ *
+ * @example
+ * ```ts
+ * class ComputeEndpoint {
+ *   readonly target = new Target({ namespace: 'compute', version: '5.3' });
+ *   async resize(ctxt: Context, args: { instance: string; flavor: number }) {
+ *     return `resized ${args.instance}`;
+ *   }
+ * }
+ * const server = getRpcServer(transport, { topic: 'compute', server: 'host1' }, [
+ *   new ComputeEndpoint(),
+ * ]);
+ * await server.start();
+ * // ...
+ * await server.close(); // stop() then wait()
+ * ```
+ */
+export function getRpcServer(
+  transport: Transport,
+  target: Target | TargetFields,
+  endpoints: readonly object[],
+  options: RPCServerOptions = {},
+): RPCServer {
+  const resolved = target instanceof Target ? target : new Target(target);
+  const dispatcher = new RPCDispatcher(endpoints, {
+    serializer: options.serializer,
+    accessPolicy: options.accessPolicy,
+    pingEnabled: transport.conf.defaults().rpc_ping_enabled,
+    logger: transport.logger,
+  });
+  return new RPCServer(transport, resolved, dispatcher, { executor: options.executor });
+}
