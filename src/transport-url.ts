@@ -25,7 +25,9 @@ export interface TransportHost {
 
 /** A broker address with the rabbit driver's defaults applied (see {@link TransportURL.effectiveHosts}). */
 export interface EffectiveHost {
+  /** Host name or address (`localhost` when the URL has no hosts). */
   hostname: string;
+  /** The URL's port, or 5672. */
   port: number;
   /** `undefined` when the URL gave none for this host: the driver then logs in as `guest`. */
   username: string | undefined;
@@ -97,7 +99,7 @@ export class TransportURL {
   /**
    * Parses a transport URL as oslo.messaging does.
    *
-   * - The scheme names the driver; a `+suffix` is kept apart ({@link transportSuffix}).
+   * - The scheme names the driver; a `+suffix` is kept apart ({@link TransportURL.transportSuffix}).
    * - The host list is split on `,`; each host may carry `user:pass@`, split at the last
    *   `@` and then at the first `:`, both percent-decoded. IPv6 literals go in `[...]`.
    * - The path, minus its leading `/` and percent-decoded, is the virtual host.

@@ -115,6 +115,14 @@ const NOTIFICATIONS_GROUP: GroupSpec<ConfigGroups['oslo_messaging_notifications'
       'How many times a notification is published again after a recoverable error: ' +
       '0 never, -1 without limit.',
   },
+  routing_notifier_config: {
+    type: 'string',
+    default: '',
+    deprecatedNames: [{ group: 'DEFAULT', name: 'routing_notifier_config' }],
+    help:
+      'YAML file for the routing notification driver: which drivers get which event ' +
+      'types and priorities.',
+  },
 };
 
 const RABBIT_GROUP: GroupSpec<ConfigGroups['oslo_messaging_rabbit']> = {

@@ -117,6 +117,12 @@ export interface NotificationOptions {
    * @default -1
    */
   readonly retry: number;
+  /**
+   * YAML file of the `routing` notification driver. Also read as
+   * `[DEFAULT] routing_notifier_config`.
+   * @default ''
+   */
+  readonly routing_notifier_config: string;
 }
 
 /** The SASL mechanisms oslo accepts for `rabbit_login_method`. */

@@ -69,6 +69,13 @@ export interface ListenOptions {
    * This bounds what the process buffers.
    */
   maxUnsettled: number;
+  /**
+   * Notification listeners only: consume a private temporary queue (exclusive,
+   * auto-delete, gone when the listener is cleaned up) bound with the same routing
+   * keys, so that the listener sees a copy of every notification and takes nothing
+   * from other consumers. Used by the command-line tool's `listen`. Ignored with a pool.
+   */
+  tap?: boolean | undefined;
 }
 
 /**

@@ -175,7 +175,12 @@ export interface UnpackedMessage {
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   // JSON.parse makes `__proto__` an own key; plain assignment would set the prototype.
   if (key === '__proto__') {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   } else {
     target[key] = value;
   }
@@ -205,7 +210,12 @@ export function unpackContext(msg: Readonly<Record<string, unknown>>): UnpackedM
   for (const key of Object.keys(msg)) {
     if (key.startsWith(CONTEXT_PREFIX)) {
       setOwn(ctxt, key.slice(CONTEXT_PREFIX.length), msg[key]);
-    } else if (key !== '_msg_id' && key !== '_reply_q' && key !== '_timeout' && key !== '_unique_id') {
+    } else if (
+      key !== '_msg_id' &&
+      key !== '_reply_q' &&
+      key !== '_timeout' &&
+      key !== '_unique_id'
+    ) {
       setOwn(message, key, msg[key]);
     }
   }

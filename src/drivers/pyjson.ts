@@ -207,9 +207,7 @@ export function pyLoads(text: string): unknown {
     let parsed: unknown;
     try {
       parsed = JSON.parse(swapped, (_key, item: unknown) =>
-        typeof item === 'string' && item.startsWith(marker) && item in values
-          ? values[item]
-          : item,
+        typeof item === 'string' && item.startsWith(marker) && item in values ? values[item] : item,
       );
     } catch {
       throw err;
@@ -246,7 +244,9 @@ export function formatUtcDatetime(date: Date, separator: string, microseconds: b
     two(date.getUTCMinutes()) +
     ':' +
     two(date.getUTCSeconds());
-  return microseconds ? text + '.' + String(date.getUTCMilliseconds()).padStart(3, '0') + '000' : text;
+  return microseconds
+    ? text + '.' + String(date.getUTCMilliseconds()).padStart(3, '0') + '000'
+    : text;
 }
 
 /**
@@ -277,7 +277,12 @@ function pyRepr(text: string): string {
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   // A `__proto__` key (JSON.parse makes it an own property) must not set the prototype.
   if (key === '__proto__') {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   } else {
     target[key] = value;
   }
@@ -306,7 +311,9 @@ function convert(value: unknown, stack: object[]): unknown {
       if (value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)) {
         return Number(value);
       }
-      throw new TypeError(`Cannot convert ${value} to primitive: beyond 2^53, JSON parsers lose it`);
+      throw new TypeError(
+        `Cannot convert ${value} to primitive: beyond 2^53, JSON parsers lose it`,
+      );
     case 'function':
     case 'symbol':
       throw new TypeError(`Cannot convert ${typeof value} to primitive`);

@@ -42,6 +42,6 @@ const invalid: [string, Record<string, unknown>][] = [
 ];
 for (const [what, fields] of invalid) {
   test(`Target - refuses ${what} with InvalidTarget`, () => {
-    assert.throws(() => new Target(fields as never), InvalidTarget);
+    assert.throws(() => new Target(fields), InvalidTarget);
   });
 }

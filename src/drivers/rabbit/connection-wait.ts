@@ -1,0 +1,70 @@
+/**
+ * Bounds on waiting: the retry budget (oslo's `retry`) and the abort signal / timeout
+ * of one operation.
+ *
+ * @module
+ */
+import { MessagingTimeout } from '../../errors.js';
+
+/**
+ * How many more failed connection attempts (or lost channels) an operation accepts.
+ * oslo's `retry`: `undefined` or negative retries forever, 0 never retries, N retries N
+ * times.
+ */
+export class RetryBudget {
+  /** The `retry` as given, for messages (`Infinity` when unbounded). */
+  readonly retry: number;
+  left: number;
+  constructor(retry: number | undefined) {
+    this.retry = retry === undefined || retry < 0 ? Infinity : retry;
+    this.left = this.retry;
+  }
+  /** Uses one retry; false when none was left. */
+  spend(): boolean {
+    if (this.left <= 0) return false;
+    this.left -= 1;
+    return true;
+  }
+}
+
+/**
+ * The abort signal and timeout of one operation. `race` rejects with the signal's reason
+ * or with `MessagingTimeout`; `dispose` removes the listener and clears the timer, so
+ * nothing outlives the operation.
+ */
+export class OpGuard {
+  readonly #aborted: Promise<never> | undefined;
+  #cleanup: (() => void) | undefined;
+
+  constructor(signal: AbortSignal | undefined, timeoutMs: number | undefined, what: string) {
+    signal?.throwIfAborted();
+    if (signal === undefined && timeoutMs === undefined) return;
+    this.#aborted = new Promise<never>((_resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => reject(signal?.reason);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(
+          () => reject(new MessagingTimeout(`${what} timed out after ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#cleanup = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+    });
+    // Nobody may be racing when it fires; that is not an unhandled rejection.
+    this.#aborted.catch(() => undefined);
+  }
+
+  /** `promise`, or the abort/timeout, whichever settles first. */
+  race<T>(promise: Promise<T>): Promise<T> {
+    return this.#aborted === undefined ? promise : Promise.race([promise, this.#aborted]);
+  }
+
+  dispose(): void {
+    this.#cleanup?.();
+    this.#cleanup = undefined;
+  }
+}
