@@ -11,15 +11,14 @@
  */
 import { toPrimitive } from './drivers/pyjson.js';
 
-/** A request context as serializers see it. */
-export type SerializerContext = Record<string, unknown>;
-
 /**
  * Converts entities and contexts to and from primitives (oslo's `Serializer`, with its
- * method names in camelCase). Implementations must be pure and synchronous; they run on
- * every message.
+ * method names in camelCase). `C` is the application's context type: a plain object, or a
+ * class such as a `RequestContext` that {@link Serializer.serializeContext} turns into a
+ * dict and {@link Serializer.deserializeContext} rebuilds. Implementations must be
+ * synchronous and should be cheap: they run on every message.
  */
-export interface Serializer {
+export interface Serializer<C = unknown> {
   /**
    * Turn an entity (one RPC argument, a result, a notification payload) into something
    * JSON can carry. Called on the sending side.
@@ -27,7 +26,7 @@ export interface Serializer {
    * @param ctxt - the request context of the message
    * @param entity - the value to send
    */
-  serializeEntity(ctxt: SerializerContext, entity: unknown): unknown;
+  serializeEntity(ctxt: C, entity: unknown): unknown;
 
   /**
    * Turn a received primitive back into an entity (e.g. rebuild a versioned object).
@@ -36,44 +35,52 @@ export interface Serializer {
    * @param ctxt - the request context of the message
    * @param entity - the received value
    */
-  deserializeEntity(ctxt: SerializerContext, entity: unknown): unknown;
+  deserializeEntity(ctxt: C, entity: unknown): unknown;
 
   /**
-   * Turn a request context into a JSON object before it is flattened into
+   * Turn a request context into a JSON object, which is then flattened into
    * `_context_<key>` entries.
    *
    * @param ctxt - the caller's context
    */
-  serializeContext(ctxt: SerializerContext): Record<string, unknown>;
+  serializeContext(ctxt: C): Record<string, unknown>;
 
   /**
    * Turn a received context (which includes oslo's `client_timeout` key) into the context
-   * handed to endpoints.
+   * handed to endpoints and listeners.
    *
    * @param ctxt - the restored context
    */
-  deserializeContext(ctxt: Record<string, unknown>): SerializerContext;
+  deserializeContext(ctxt: Record<string, unknown>): C;
 }
 
 /** The identity serializer (oslo's `NoOpSerializer`), the default everywhere. */
 export class NoOpSerializer implements Serializer {
   /** Returns `entity` unchanged. */
-  serializeEntity(_ctxt: SerializerContext, entity: unknown): unknown {
+  serializeEntity(_ctxt: unknown, entity: unknown): unknown {
     return entity;
   }
 
   /** Returns `entity` unchanged. */
-  deserializeEntity(_ctxt: SerializerContext, entity: unknown): unknown {
+  deserializeEntity(_ctxt: unknown, entity: unknown): unknown {
     return entity;
   }
 
-  /** Returns `ctxt` unchanged. */
-  serializeContext(ctxt: SerializerContext): Record<string, unknown> {
-    return ctxt;
+  /**
+   * Returns `ctxt` unchanged; `null` and `undefined` give `{}`.
+   *
+   * @throws TypeError when `ctxt` is not an object (it can't be flattened into keys).
+   */
+  serializeContext(ctxt: unknown): Record<string, unknown> {
+    if (ctxt === null || ctxt === undefined) return {};
+    if (typeof ctxt !== 'object' || Array.isArray(ctxt)) {
+      throw new TypeError(`A request context must be an object, not ${typeof ctxt}`);
+    }
+    return ctxt as Record<string, unknown>;
   }
 
   /** Returns `ctxt` unchanged. */
-  deserializeContext(ctxt: Record<string, unknown>): SerializerContext {
+  deserializeContext(ctxt: Record<string, unknown>): unknown {
     return ctxt;
   }
 }
@@ -86,7 +93,7 @@ export class NoOpSerializer implements Serializer {
  */
 export class JsonPayloadSerializer extends NoOpSerializer {
   /** Returns `toPrimitive(entity)`. */
-  override serializeEntity(_ctxt: SerializerContext, entity: unknown): unknown {
+  override serializeEntity(_ctxt: unknown, entity: unknown): unknown {
     return toPrimitive(entity);
   }
 }

@@ -1,0 +1,316 @@
+/**
+ * The fake driver's listeners and received messages. Bodies are decoded with the same
+ * envelope code as the rabbit driver's, so a server sees exactly what it would see
+ * over RabbitMQ.
+ *
+ * @module
+ */
+import { MessageDeliveryFailure } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type {
+  Context,
+  DriverListener,
+  IncomingMessage,
+  MessageCallback,
+  RpcIncomingMessage,
+  RpcReply,
+} from '../driver.js';
+import { buildRpcReply, decodeMessage, encodeEnvelope, unpackContext } from '../envelope.js';
+import { callMonitorTimeoutFromWire } from '../reply-waiter.js';
+import { CreditPool, type Consumer, type Delivery, type FakeQueue } from './broker.js';
+
+/** oslo keeps the last 16 `_unique_id`s per listener (spec §4.8). */
+const DUPLICATE_CHECK_SIZE = 16;
+
+/** The `_unique_id`s a listener has seen most recently. */
+class UniqueIdCache {
+  readonly #ids: string[] = [];
+
+  has(id: string | undefined): boolean {
+    return id !== undefined && this.#ids.includes(id);
+  }
+
+  add(id: string | undefined): void {
+    if (id === undefined || this.#ids.includes(id)) return;
+    this.#ids.push(id);
+    if (this.#ids.length > DUPLICATE_CHECK_SIZE) this.#ids.shift();
+  }
+}
+
+/** Publishes a reply body to the default exchange; returns whether a queue took it. */
+export type ReplyPublisher = (replyQ: string, body: string) => boolean;
+
+class FakeIncomingMessage implements IncomingMessage {
+  readonly ctxt: Context;
+  readonly message: Record<string, unknown>;
+  protected readonly logger: Logger;
+  readonly #delivery: Delivery;
+
+  constructor(delivery: Delivery, ctxt: Context, message: Record<string, unknown>, logger: Logger) {
+    this.#delivery = delivery;
+    this.ctxt = ctxt;
+    this.message = message;
+    this.logger = logger;
+  }
+
+  async acknowledge(): Promise<void> {
+    if (this.#delivery.ack()) this.onAcknowledged();
+    else this.#alreadySettled('acknowledge');
+  }
+
+  async requeue(): Promise<void> {
+    if (!this.#delivery.requeue()) this.#alreadySettled('requeue');
+  }
+
+  async reject(): Promise<void> {
+    if (!this.#delivery.reject()) this.#alreadySettled('reject');
+  }
+
+  protected onAcknowledged(): void {}
+
+  #alreadySettled(what: string): void {
+    this.logger.debug('Ignoring %s: the message was already settled or given back', what);
+  }
+}
+
+class FakeNotificationMessage extends FakeIncomingMessage {
+  readonly #onAck: () => void;
+
+  constructor(
+    delivery: Delivery,
+    ctxt: Context,
+    message: Record<string, unknown>,
+    logger: Logger,
+    onAck: () => void,
+  ) {
+    super(delivery, ctxt, message, logger);
+    this.#onAck = onAck;
+  }
+
+  // oslo records a notification's _unique_id when it is acked, so a requeued and
+  // redelivered notification is not mistaken for a duplicate.
+  protected override onAcknowledged(): void {
+    this.#onAck();
+  }
+}
+
+class FakeRpcMessage extends FakeIncomingMessage implements RpcIncomingMessage {
+  readonly msgId: string | undefined;
+  readonly callMonitorTimeoutMs: number | undefined;
+  readonly #replyQ: string | undefined;
+  readonly #publish: ReplyPublisher;
+  #replied = false;
+
+  constructor(
+    delivery: Delivery,
+    unpacked: ReturnType<typeof unpackContext>,
+    logger: Logger,
+    publish: ReplyPublisher,
+  ) {
+    super(delivery, unpacked.ctxt, unpacked.message, logger);
+    this.msgId = unpacked.msgId;
+    this.#replyQ = unpacked.replyQ;
+    this.#publish = publish;
+    this.callMonitorTimeoutMs = callMonitorTimeoutFromWire(unpacked.clientTimeout);
+    if (unpacked.clientTimeout !== null && this.callMonitorTimeoutMs === undefined) {
+      logger.warn('Client provided an invalid timeout value of %j', unpacked.clientTimeout);
+    }
+  }
+
+  async reply(reply: RpcReply): Promise<void> {
+    if (this.#replied) {
+      this.logger.debug('Ignoring a second reply to msg_id %s', this.msgId);
+      return;
+    }
+    const result = reply.failure === undefined ? reply.result : null;
+    if (this.#send(result, reply.failure ?? null, true) !== 'cast') this.#replied = true;
+  }
+
+  /** Rejects with `MessageDeliveryFailure` when the caller's reply queue is gone (as oslo). */
+  async heartbeat(): Promise<void> {
+    if (this.#replied) return;
+    if (this.#send(null, null, false) === 'missing') {
+      throw new MessageDeliveryFailure('Heartbeat send failed. Missing queue');
+    }
+  }
+
+  /** Throws TypeError for an unserialisable result, before anything is sent. */
+  #send(result: unknown, failure: string | null, ending: boolean): 'cast' | 'sent' | 'missing' {
+    const msgId = this.msgId;
+    const replyQ = this.#replyQ;
+    if (msgId === undefined || replyQ === undefined) return 'cast';
+    const body = encodeEnvelope(buildRpcReply({ result, failure, ending, msgId }));
+    if (this.#publish(replyQ, body)) return 'sent';
+    if (ending) {
+      // On RabbitMQ the server retries a missing reply queue for a while, then gives up;
+      // in memory the queue can't come back: the caller is gone.
+      this.logger.warn("%s doesn't exist, drop reply to %s", replyQ, msgId);
+    }
+    return 'missing';
+  }
+}
+
+/** What a listener needs from its driver. */
+export interface ListenerHost {
+  readonly logger: Logger;
+  /** Called once the listener is cleaned up. */
+  forget(listener: FakeListener<IncomingMessage>): void;
+}
+
+/**
+ * A listener over some queues of one virtual host, with one credit pool for all of them
+ * (`maxUnsettled`).
+ */
+export abstract class FakeListener<M extends IncomingMessage> implements DriverListener<M> {
+  protected readonly host: ListenerHost;
+  protected readonly duplicates = new UniqueIdCache();
+  readonly #credit: CreditPool;
+  #consumers: Consumer[] = [];
+  #state: 'new' | 'started' | 'stopped' | 'closed' = 'new';
+  #onMessage: MessageCallback<M> | undefined;
+
+  constructor(host: ListenerHost, maxUnsettled: number) {
+    this.host = host;
+    this.#credit = new CreditPool(maxUnsettled);
+  }
+
+  /** Messages delivered and not yet settled. */
+  get unsettled(): number {
+    return this.#credit.unsettled;
+  }
+
+  /** Declare the topology and return the queues to consume. */
+  protected abstract declare(): FakeQueue[];
+
+  /** Turn a decoded body into the message handed to the server, or `undefined` to drop it. */
+  protected abstract incoming(delivery: Delivery, decoded: Record<string, unknown>): M | undefined;
+
+  /** Called once by `cleanup()` after the consumers are closed. */
+  protected released(): void {}
+
+  async start(onMessage: MessageCallback<M>): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`listener cannot start: it is ${this.#state}`);
+    this.#state = 'started';
+    this.#onMessage = onMessage;
+    const queues = [...new Set(this.declare())];
+    this.#consumers = queues.map((queue) =>
+      queue.consume(this.#credit, (delivery) => this.#receive(delivery)),
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state !== 'started') return;
+    this.#state = 'stopped';
+    for (const consumer of this.#consumers) consumer.cancel();
+  }
+
+  async cleanup(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    // As when a channel closes: deliveries not yet settled go back to their queues.
+    for (const consumer of this.#consumers) consumer.close();
+    this.#consumers = [];
+    this.#onMessage = undefined;
+    this.released();
+    this.host.forget(this);
+  }
+
+  #receive(delivery: Delivery): void {
+    const onMessage = this.#onMessage;
+    if (onMessage === undefined) {
+      delivery.requeue();
+      return;
+    }
+    let message: M | undefined;
+    try {
+      message = this.incoming(delivery, decodeMessage(delivery.message.body));
+    } catch (err) {
+      // As oslo: an undecodable message is logged and rejected without requeue.
+      this.host.logger.error('Failed to process message ... skipping it: %s', err);
+      delivery.reject();
+      return;
+    }
+    if (message === undefined) return;
+    try {
+      onMessage(message);
+    } catch (err) {
+      this.host.logger.error('Message callback failed: %s', err);
+    }
+  }
+}
+
+/** An RPC server's listener: the topic queue, the `topic.server` queue and a fanout queue. */
+export class FakeRpcListener extends FakeListener<RpcIncomingMessage> {
+  readonly #declare: () => FakeQueue[];
+  readonly #release: () => void;
+  readonly #publishReply: ReplyPublisher;
+
+  constructor(
+    host: ListenerHost,
+    maxUnsettled: number,
+    topology: { declare: () => FakeQueue[]; release: () => void },
+    publishReply: ReplyPublisher,
+  ) {
+    super(host, maxUnsettled);
+    this.#declare = topology.declare;
+    this.#release = topology.release;
+    this.#publishReply = publishReply;
+  }
+
+  protected declare(): FakeQueue[] {
+    return this.#declare();
+  }
+
+  protected override released(): void {
+    this.#release();
+  }
+
+  protected incoming(
+    delivery: Delivery,
+    decoded: Record<string, unknown>,
+  ): RpcIncomingMessage | undefined {
+    const unpacked = unpackContext(decoded);
+    // oslo acks an RPC request, then checks and records its _unique_id: a repeat is
+    // dropped without a reply.
+    if (this.duplicates.has(unpacked.uniqueId)) {
+      this.host.logger.warn('ignoring duplicate message %s', unpacked.msgId ?? unpacked.uniqueId);
+      delivery.ack();
+      return undefined;
+    }
+    this.duplicates.add(unpacked.uniqueId);
+    return new FakeRpcMessage(delivery, unpacked, this.host.logger, this.#publishReply);
+  }
+}
+
+/** A notification listener: `<topic>.<priority>` queues, or one pool queue. */
+export class FakeNotificationListener extends FakeListener<IncomingMessage> {
+  readonly #declare: () => FakeQueue[];
+
+  constructor(host: ListenerHost, maxUnsettled: number, declare: () => FakeQueue[]) {
+    super(host, maxUnsettled);
+    this.#declare = declare;
+  }
+
+  protected declare(): FakeQueue[] {
+    return this.#declare();
+  }
+
+  protected incoming(
+    delivery: Delivery,
+    decoded: Record<string, unknown>,
+  ): IncomingMessage | undefined {
+    const unpacked = unpackContext(decoded);
+    if (this.duplicates.has(unpacked.uniqueId)) {
+      this.host.logger.warn('ignoring duplicate message %s', unpacked.uniqueId);
+      delivery.ack();
+      return undefined;
+    }
+    return new FakeNotificationMessage(
+      delivery,
+      unpacked.ctxt,
+      unpacked.message,
+      this.host.logger,
+      () => this.duplicates.add(unpacked.uniqueId),
+    );
+  }
+}
