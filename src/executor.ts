@@ -28,6 +28,10 @@ export class TaskExecutor {
   #idle: (() => void)[] = [];
 
   constructor(concurrency: number) {
+    // Zero would queue every task forever; a fraction would be rounded by nobody.
+    if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
+      throw new RangeError(`executor concurrency must be a positive integer, got ${concurrency}`);
+    }
     this.concurrency = concurrency;
   }
 
@@ -55,7 +59,13 @@ export class TaskExecutor {
       this.#running++;
       // Tasks catch their own errors; the guard keeps a bug from becoming an
       // unhandled rejection that would kill the process.
-      void task()
+      let running: Promise<void>;
+      try {
+        running = task();
+      } catch {
+        running = Promise.resolve();
+      }
+      void running
         .catch(() => undefined)
         .finally(() => {
           this.#running--;

@@ -29,7 +29,8 @@ export type ServerState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped
  * The lifecycle is memoised and ordered: `start()` twice starts once; `stop()` waits
  * for a start in progress and stops consuming; `wait()` waits for `stop()`, lets
  * in-flight handlers finish, then releases the listener; `close()` is `stop()` then
- * `wait()`. After `wait()` the server may be started again.
+ * `wait()`. The server may be started again after `stop()`: that start first waits
+ * for the previous run (as `wait()` does), then starts once.
  */
 export abstract class MessageHandlingServer<M extends IncomingMessage = IncomingMessage> {
   /** The transport this server consumes from. */
@@ -37,12 +38,10 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
   /** The executor name. */
   readonly executorName: ExecutorName;
   protected readonly logger: Logger;
-  #executor: TaskExecutor | undefined;
-  #listener: DriverListener<M> | undefined;
-  #starting: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
-  #waiting: Promise<void> | undefined;
-  #stopRequested: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** The current run, from `start()` until its `wait()` has finished. */
+  #run: Run<M> | undefined;
+  /** A `start()` made while the previous run was stopping: it begins after that run's `wait()`. */
+  #restart: Promise<void> | undefined;
   #state: ServerState = 'new';
 
   protected constructor(transport: Transport, options: ServerOptions) {
@@ -59,7 +58,10 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
   }
 
   /** Create the driver listener (declares and consumes happen in its `start`). */
-  protected abstract createListener(driver: Driver, maxUnsettled: number): Promise<DriverListener<M>>;
+  protected abstract createListener(
+    driver: Driver,
+    maxUnsettled: number,
+  ): Promise<DriverListener<M>>;
 
   /** Handle one delivered message; must settle it and must not reject. */
   protected abstract processMessage(message: M): Promise<void>;
@@ -79,7 +81,7 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
 
   /** Submit work to the executor. Errors are logged, never thrown. */
   protected submit(task: () => Promise<void>): void {
-    const executor = this.#executor;
+    const executor = this.#run?.executor;
     if (executor === undefined) return;
     executor.submit(async () => {
       try {
@@ -93,81 +95,128 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
   /** Called in `stop()` after the listener stopped, before in-flight work is awaited. */
   protected onStopped(): void {}
 
-  /** Start consuming. Resolves once listening; rejects with `ServerListenError`. */
+  /**
+   * Start consuming. Resolves once listening; rejects with `ServerListenError` (and the
+   * server is back to `new`, so it may be started again). A second call while starting
+   * or running returns the same promise. Called after `stop()`, it first waits for the
+   * previous run to finish (`wait()`), as oslo requires, then starts once.
+   */
   start(): Promise<void> {
-    if (this.#state === 'running' || this.#state === 'starting') {
-      return this.#starting ?? Promise.resolve();
-    }
-    if (this.#state === 'stopping' || this.#state === 'stopped') {
-      // oslo allows a restart only once the previous run has been waited for.
-      const previous = this.wait();
-      this.#starting = previous.then(() => this.#start());
-      return this.#starting;
-    }
-    this.#starting = this.#start();
-    return this.#starting;
+    if (this.#restart !== undefined) return this.#restart;
+    const run = this.#run;
+    if (run === undefined) return this.#startRun();
+    if (run.stopping === undefined) return run.starting;
+    const restart = this.wait().then(
+      () => {
+        this.#restart = undefined;
+        return this.#run?.starting ?? this.#startRun();
+      },
+      (err: unknown) => {
+        this.#restart = undefined;
+        throw err;
+      },
+    );
+    this.#restart = restart;
+    return restart;
   }
 
-  async #start(): Promise<void> {
-    this.#state = 'starting';
-    this.#stopping = undefined;
-    this.#waiting = undefined;
-    let resolveStop!: () => void;
-    const stopPromise = new Promise<void>((resolve) => (resolveStop = resolve));
-    this.#stopRequested = { promise: stopPromise, resolve: resolveStop };
+  #startRun(): Promise<void> {
+    try {
+      return this.#begin().starting;
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  #begin(): Run<M> {
     const poolSize = this.transport.conf.defaults().executor_thread_pool_size;
-    const executor = createExecutor(this.executorName, poolSize);
-    this.#executor = executor;
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+    const run: Run<M> = {
+      executor: createExecutor(this.executorName, poolSize),
+      listener: undefined,
+      starting: Promise.resolve(),
+      stopping: undefined,
+      waiting: undefined,
+      stopped,
+      resolveStopped,
+    };
+    this.#run = run;
+    this.#state = 'starting';
+    run.starting = this.#start(run);
+    return run;
+  }
+
+  async #start(run: Run<M>): Promise<void> {
     try {
       const driver = await this.transport._driver();
-      const listener = await this.createListener(driver, this.maxUnsettled(executor.concurrency));
-      this.#listener = listener;
+      const listener = await this.createListener(
+        driver,
+        this.maxUnsettled(run.executor.concurrency),
+      );
+      run.listener = listener;
       await listener.start((message) => this.onMessage(message));
       this.#state = 'running';
     } catch (err) {
-      this.#state = 'new';
-      const listener = this.#listener;
-      this.#listener = undefined;
-      this.#executor = undefined;
-      this.#starting = undefined;
+      const listener = run.listener;
+      run.listener = undefined;
       if (listener !== undefined) await listener.cleanup().catch(() => undefined);
+      if (this.#run === run) {
+        this.#run = undefined;
+        this.#state = 'new';
+      }
+      // Anyone waiting on this run is released: there is nothing left to wait for.
+      run.resolveStopped();
       throw err;
     }
   }
 
-  /** Stop consuming new messages. In-flight handlers go on; see {@link wait}. */
+  /**
+   * Stop consuming new messages; in-flight handlers go on (see {@link wait}). Waits for
+   * a start in progress first. Idempotent.
+   */
   stop(): Promise<void> {
-    if (this.#stopping !== undefined) return this.#stopping;
-    if (this.#state === 'new') return Promise.resolve();
-    this.#stopping = this.#stop();
-    return this.#stopping;
+    // A restart is pending: stop the run it starts, so the last call wins.
+    const restart = this.#restart;
+    if (restart !== undefined)
+      return restart.then(
+        () => this.stop(),
+        () => this.stop(),
+      );
+    const run = this.#run;
+    if (run === undefined) return Promise.resolve();
+    run.stopping ??= this.#stop(run);
+    return run.stopping;
   }
 
-  async #stop(): Promise<void> {
-    await this.#starting?.catch(() => undefined);
-    if (this.#state !== 'running') return;
+  async #stop(run: Run<M>): Promise<void> {
+    try {
+      await run.starting;
+    } catch {
+      return; // the start failed: nothing is consuming
+    }
     this.#state = 'stopping';
     try {
-      await this.#listener?.stop();
+      await run.listener?.stop();
     } catch (err) {
       this.logger.warn('Error while stopping the listener: %s', err);
     }
     this.onStopped();
     this.#state = 'stopped';
-    this.#stopRequested?.resolve();
+    run.resolveStopped();
   }
 
   /**
    * Wait for `stop()`, then for every in-flight handler, then release the listener
-   * (an RPC server deletes its fanout queue, the connection closes).
+   * (an RPC server deletes its fanout queue, the connection closes). Called without
+   * `stop()`, it waits until someone calls `stop()` (as oslo's does). Idempotent.
    *
    * @param timeoutMs - reject with `TaskTimeout` if handlers are still running then
+   *   (the wait itself goes on; call `wait()` again to keep waiting)
    */
   wait(timeoutMs?: number): Promise<void> {
-    if (this.#state === 'new') return Promise.resolve();
-    this.#waiting ??= this.#wait();
-    if (timeoutMs === undefined) return this.#waiting;
-    const waiting = this.#waiting;
+    const waiting = this.#waitCurrent();
+    if (timeoutMs === undefined) return waiting;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new TaskTimeout(`Server did not finish within ${timeoutMs} ms`)),
@@ -186,22 +235,39 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
     });
   }
 
-  async #wait(): Promise<void> {
+  #waitCurrent(): Promise<void> {
+    // A restart is pending: wait for the run it starts.
+    const restart = this.#restart;
+    if (restart !== undefined) {
+      return restart.then(
+        () => this.#waitCurrent(),
+        () => this.#waitCurrent(),
+      );
+    }
+    const run = this.#run;
+    if (run === undefined) return Promise.resolve();
+    run.waiting ??= this.#wait(run);
+    return run.waiting;
+  }
+
+  async #wait(run: Run<M>): Promise<void> {
     const slow = setTimeout(
-      () => this.logger.warn('wait() has waited 30 s for stop() and in-flight handlers: possible hang'),
+      () =>
+        this.logger.warn('wait() has waited 30 s for stop() and in-flight handlers: possible hang'),
       30_000,
     );
     slow.unref();
     try {
-      await this.#stopRequested?.promise;
-      await this.#executor?.onIdle();
-      await this.#listener?.cleanup();
+      await run.stopped;
+      await run.executor.onIdle();
+      await run.listener?.cleanup();
     } finally {
       clearTimeout(slow);
-      this.#listener = undefined;
-      this.#executor = undefined;
-      this.#starting = undefined;
-      this.#state = 'new';
+      run.listener = undefined;
+      if (this.#run === run) {
+        this.#run = undefined;
+        this.#state = 'new';
+      }
     }
   }
 
@@ -217,4 +283,16 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** One run of a server: from `start()` until its `wait()` has finished. */
+interface Run<M extends IncomingMessage> {
+  readonly executor: TaskExecutor;
+  listener: DriverListener<M> | undefined;
+  starting: Promise<void>;
+  stopping: Promise<void> | undefined;
+  waiting: Promise<void> | undefined;
+  /** Resolves once `stop()` has completed (or the start failed). */
+  readonly stopped: Promise<void>;
+  readonly resolveStopped: () => void;
 }

@@ -60,6 +60,11 @@ export class Transport {
     this.#remoteExceptions = options.remoteExceptions ?? {};
   }
 
+  /** Whether this transport's driver can requeue notifications (`allowRequeue`). */
+  get supportsRequeue(): boolean {
+    return findDriver(this.url.driverName).supportsRequeue;
+  }
+
   /** The control exchange: the default exchange of targets that name none. */
   get controlExchange(): string {
     return this.conf.defaults().control_exchange;
@@ -133,7 +138,10 @@ function resolve(
  * const fromNovaConf = getRpcTransport(await Config.fromFiles(['/etc/nova/nova.conf']));
  * ```
  */
-export function getTransport(conf?: ConfigInput | string, options: TransportOptions = {}): Transport {
+export function getTransport(
+  conf?: ConfigInput | string,
+  options: TransportOptions = {},
+): Transport {
   const r = resolve(conf, options, false);
   return new Transport(r.url, r.conf, options);
 }

@@ -115,7 +115,7 @@ const NOTIFICATIONS_GROUP: GroupSpec<ConfigGroups['oslo_messaging_notifications'
       'How many times a notification is published again after a recoverable error: ' +
       '0 never, -1 without limit.',
   },
-  routing_notifier_config: {
+  routing_config: {
     type: 'string',
     default: '',
     deprecatedNames: [{ group: 'DEFAULT', name: 'routing_notifier_config' }],

@@ -122,7 +122,7 @@ export interface NotificationOptions {
    * `[DEFAULT] routing_notifier_config`.
    * @default ''
    */
-  readonly routing_notifier_config: string;
+  readonly routing_config: string;
 }
 
 /** The SASL mechanisms oslo accepts for `rabbit_login_method`. */

@@ -49,7 +49,8 @@ export interface SendOptions {
 /** The body of a notification (spec §5.2), before `_unique_id` and `_context_*` keys. */
 export interface NotificationMessage {
   message_id: string;
-  publisher_id: string;
+  /** `null` when the notifier has no publisher id (Python sends JSON null). */
+  publisher_id: string | null;
   event_type: string;
   /** Upper case in the body (`INFO`); the routing key uses lower case. */
   priority: string;
@@ -58,7 +59,8 @@ export interface NotificationMessage {
 }
 
 /** An RPC reply: either a result or a serialised failure (oslo's failure JSON string). */
-export type RpcReply = { result: unknown; failure?: undefined } | { result?: undefined; failure: string };
+export type RpcReply =
+  { result: unknown; failure?: undefined } | { result?: undefined; failure: string };
 
 /** Options for a listener. */
 export interface ListenOptions {

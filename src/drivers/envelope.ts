@@ -9,7 +9,14 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidRPCVersion, MalformedMessage, UnsupportedRpcEnvelopeVersion } from '../errors.js';
 import { isCompatible } from '../version.js';
-import { formatUtcDatetime, pyDumps, pyLoads, toPrimitive } from './pyjson.js';
+import {
+  formatUtcDatetime,
+  pyDumps,
+  pyDumpsNested,
+  pyLoads,
+  setOwnKey,
+  toPrimitive,
+} from './pyjson.js';
 
 /** The envelope version this library writes and reads (same major, minor ≤ 0). */
 export const ENVELOPE_VERSION = '2.0';
@@ -57,9 +64,7 @@ export function encodeMessage(msg: Readonly<Record<string, unknown>>): string {
  * @throws TypeError for values JSON can't carry (see `pyDumps`).
  */
 export function encodeEnvelope(msg: Readonly<Record<string, unknown>>): string {
-  // The inner text is printable ASCII only (Python escapes everything else), so the native
-  // JSON.stringify quotes it exactly as json.dumps does: only `"` and `\` get escaped.
-  return `{"oslo.version": "2.0", "oslo.message": ${JSON.stringify(encodeMessage(msg))}}`;
+  return `{"oslo.version": "2.0", "oslo.message": ${pyDumpsNested(msg, toPrimitive)}}`;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -139,13 +144,12 @@ function isEnvelopeVersionSupported(version: string): boolean {
  * are appended after the message's own keys, which is the order oslo writes. Mutates and
  * returns `msg`.
  */
-export function packContext<M extends Record<string, unknown>>(
-  msg: M,
+export function packContext(
+  msg: Record<string, unknown>,
   ctxt: WireContext | null | undefined,
-): M {
+): Record<string, unknown> {
   if (ctxt === null || ctxt === undefined) return msg;
-  const target = msg as Record<string, unknown>;
-  for (const key of Object.keys(ctxt)) target[CONTEXT_PREFIX + key] = ctxt[key];
+  for (const key of Object.keys(ctxt)) msg[CONTEXT_PREFIX + key] = ctxt[key];
   return msg;
 }
 
@@ -172,20 +176,6 @@ export interface UnpackedMessage {
   uniqueId: string | undefined;
 }
 
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  // JSON.parse makes `__proto__` an own key; plain assignment would set the prototype.
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else {
-    target[key] = value;
-  }
-}
-
 function optionalString(msg: Record<string, unknown>, key: string): string | undefined {
   const value = msg[key];
   if (value === undefined || value === null) return undefined;
@@ -209,14 +199,14 @@ export function unpackContext(msg: Readonly<Record<string, unknown>>): UnpackedM
   const message: Record<string, unknown> = {};
   for (const key of Object.keys(msg)) {
     if (key.startsWith(CONTEXT_PREFIX)) {
-      setOwn(ctxt, key.slice(CONTEXT_PREFIX.length), msg[key]);
+      setOwnKey(ctxt, key.slice(CONTEXT_PREFIX.length), msg[key]);
     } else if (
       key !== '_msg_id' &&
       key !== '_reply_q' &&
       key !== '_timeout' &&
       key !== '_unique_id'
     ) {
-      setOwn(message, key, msg[key]);
+      setOwnKey(message, key, msg[key]);
     }
   }
   const clientTimeout = msg['_timeout'] ?? null;
@@ -323,7 +313,7 @@ export function buildRpcReply(fields: RpcReplyFields): Record<string, unknown> {
 export interface NotificationFields {
   /** @default a new {@link uuid36} (with dashes, unlike `_unique_id`) */
   messageId?: string | undefined;
-  publisherId: string;
+  publisherId: string | null;
   eventType: string;
   /** Upper case, as oslo writes it: `INFO`, `WARN` (never `WARNING`), `AUDIT`, ... */
   priority: string;

@@ -10,12 +10,15 @@ import type { TransportURL } from '../transport-url.js';
 import type { DriverFactory } from './driver.js';
 
 interface DriverEntry {
+  /** Whether listeners can give messages back to the queue (`allowRequeue`). */
+  supportsRequeue: boolean;
   /** Checks, without loading the driver, that the URL and options suit it. Throws typed errors. */
   validate(url: TransportURL, conf: Config): void;
   load(): Promise<DriverFactory>;
 }
 
 const rabbit: DriverEntry = {
+  supportsRequeue: true,
   // Every URL query key must be an [oslo_messaging_rabbit] option: oslo fails the
   // transport at construction for an unknown one, and so do we.
   validate: (url, conf) => void conf.rabbit(url.query),
@@ -29,6 +32,7 @@ const DRIVERS: ReadonlyMap<string, DriverEntry> = new Map([
   [
     'fake',
     {
+      supportsRequeue: true,
       validate: () => undefined,
       load: async () => (await import('./fake/fake-driver.js')).createFakeDriver,
     },

@@ -284,7 +284,14 @@ function describe(value: unknown): string {
  * and `{}`.
  */
 export function serializeRemoteError(err: unknown): string {
-  const info = toFailureInfo(err);
+  let info: FailureInfo;
+  try {
+    info = toFailureInfo(err);
+  } catch {
+    // A hostile error (throwing getters, a revoked proxy): still answer the caller.
+    const message = 'error could not be described';
+    info = { class: 'Error', module: 'builtins', message, tb: [], args: [message], kwargs: {} };
+  }
   const ordered = {
     class: info.class,
     module: info.module,
@@ -357,7 +364,7 @@ function rebuild(entry: RemoteExceptionClass, info: FailureInfo): Error | undefi
     if (typeof factory === 'function') {
       error = factory.call(entry, info);
     } else if (typeof entry === 'function') {
-      error = new (entry)(info.message, info.kwargs);
+      error = new entry(info.message, info.kwargs);
     }
     if (!(error instanceof Error)) return undefined;
     for (const [key, value] of [

@@ -8,12 +8,7 @@ import type { IncomingMessage } from '../drivers/driver.js';
 import type { Logger } from '../log.js';
 import type { Serializer } from '../serializer.js';
 import type { NotificationFilterLike } from './filter.js';
-import {
-  isPriority,
-  NotificationResult,
-  PRIORITIES,
-  type NotificationPriority,
-} from './result.js';
+import { isPriority, NotificationResult, PRIORITIES, type NotificationPriority } from './result.js';
 
 /** The `metadata` argument of an endpoint method. Keys keep oslo's spelling. */
 export interface NotificationMetadata {
@@ -198,7 +193,7 @@ export class NotificationDispatcher {
    * the listener acknowledges). Rejects only if the serializer throws.
    */
   async dispatch(incoming: IncomingMessage): Promise<NotificationResult | undefined> {
-    const { priority, message } = await this.extract(incoming);
+    const { priority, message } = this.extract(incoming);
     if (!isPriority(priority)) {
       this.logger.warn('Unknown priority "%s"', priority);
       return undefined;
@@ -218,11 +213,11 @@ export class NotificationDispatcher {
     return NotificationResult.HANDLED;
   }
 
-  protected async extract(incoming: IncomingMessage): Promise<Extracted> {
-    const ctxt = await this.serializer.deserializeContext(incoming.ctxt);
+  protected extract(incoming: IncomingMessage): Extracted {
+    const ctxt = this.serializer.deserializeContext(incoming.ctxt);
     const body = incoming.message;
     const rawPriority = body['priority'];
-    const payload = await this.serializer.deserializeEntity(ctxt, body['payload']);
+    const payload = this.serializer.deserializeEntity(ctxt, body['payload']);
     return {
       priority: typeof rawPriority === 'string' ? rawPriority.toLowerCase() : '',
       message: {
@@ -291,9 +286,12 @@ export class BatchNotificationDispatcher extends NotificationDispatcher {
    * callback returned REQUEUE or threw. Rejects only if the serializer throws.
    */
   async dispatchBatch(incoming: readonly IncomingMessage[]): Promise<Set<IncomingMessage>> {
-    const groups = new Map<string, { raw: IncomingMessage[]; messages: BatchNotificationMessage[] }>();
+    const groups = new Map<
+      string,
+      { raw: IncomingMessage[]; messages: BatchNotificationMessage[] }
+    >();
     for (const raw of incoming) {
-      const { priority, message } = await this.extract(raw);
+      const { priority, message } = this.extract(raw);
       let group = groups.get(priority);
       if (group === undefined) groups.set(priority, (group = { raw: [], messages: [] }));
       group.raw.push(raw);

@@ -67,7 +67,8 @@ function translatePython(pattern: string): { source: string; flags: string } {
   if (inline !== null) {
     const letters = inline[1] ?? '';
     if (letters.includes('x')) throw new SyntaxError('verbose patterns ((?x)) are not supported');
-    for (const letter of letters) if ('ims'.includes(letter) && !flags.includes(letter)) flags += letter;
+    for (const letter of letters)
+      if ('ims'.includes(letter) && !flags.includes(letter)) flags += letter;
     i = inline[0].length;
   }
   const multiline = flags.includes('m');
@@ -145,9 +146,12 @@ function compile(pattern: FilterPattern, field: string): RegExp {
     return new RegExp(source, flags + 'y');
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new SyntaxError(`NotificationFilter ${field}: invalid pattern ${JSON.stringify(pattern)}: ${reason}`, {
-      cause: err,
-    });
+    throw new SyntaxError(
+      `NotificationFilter ${field}: invalid pattern ${JSON.stringify(pattern)}: ${reason}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

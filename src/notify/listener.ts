@@ -4,7 +4,12 @@
  *
  * @module
  */
-import type { Driver, DriverListener, IncomingMessage, NotificationBinding } from '../drivers/driver.js';
+import type {
+  Driver,
+  DriverListener,
+  IncomingMessage,
+  NotificationBinding,
+} from '../drivers/driver.js';
 import { ConfigurationError, InvalidTarget, MessagingException } from '../errors.js';
 import { NoOpSerializer, type Serializer } from '../serializer.js';
 import { MessageHandlingServer, type ServerOptions } from '../server.js';
@@ -58,7 +63,6 @@ export interface BatchNotificationListenerOptions extends NotificationListenerOp
 }
 
 function checkTargets(targets: readonly Target[]): readonly Target[] {
-  if (!Array.isArray(targets)) throw new TypeError('targets must be an array of Target');
   for (const target of targets) {
     // A notification listener needs a topic to know which `<topic>.<priority>` to consume.
     if (target.topic === undefined) {
@@ -71,9 +75,24 @@ function checkTargets(targets: readonly Target[]): readonly Target[] {
 function checkPool(pool: unknown): string | undefined {
   if (pool === undefined) return undefined;
   if (typeof pool !== 'string' || pool === '') {
-    throw new ConfigurationError('pool must be a non-empty string', { option: 'pool', value: pool });
+    throw new ConfigurationError('pool must be a non-empty string', {
+      option: 'pool',
+      value: pool,
+    });
   }
   return pool;
+}
+
+/**
+ * The rabbit driver's `rabbit_qos_prefetch_count`, when set: the broker then holds back
+ * messages past that many unsettled, so a bigger batch could never fill (oslo caps
+ * `batch_size` at the prefetch for the same reason).
+ */
+function prefetchLimit(transport: Transport): number | undefined {
+  const name = transport.url.driverName;
+  if (name !== 'rabbit' && name !== 'kombu') return undefined;
+  const prefetch = transport.conf.rabbit(transport.url.query).rabbit_qos_prefetch_count;
+  return prefetch > 0 ? prefetch : undefined;
 }
 
 function warnIfRpcTransport(transport: Transport): void {
@@ -87,7 +106,7 @@ function warnIfRpcTransport(transport: Transport): void {
 
 function requeueUnsupported(transport: Transport): MessagingException {
   return new MessagingException(
-    `allowRequeue is not supported by the ${transport.url.transport} transport driver`,
+    `allowRequeue is not supported by the ${transport.url.driverName} transport driver`,
   );
 }
 
@@ -112,8 +131,7 @@ abstract class NotificationServerBase extends MessageHandlingServer {
     this.pool = checkPool(options.pool);
     this.allowRequeue = options.allowRequeue ?? false;
     // The driver is loaded lazily; refuse now when the transport can already tell.
-    const known = (transport as { supportsRequeue?: unknown }).supportsRequeue;
-    if (this.allowRequeue && known === false) throw requeueUnsupported(transport);
+    if (this.allowRequeue && !transport.supportsRequeue) throw requeueUnsupported(transport);
   }
 
   protected override async createListener(
@@ -204,6 +222,7 @@ export class BatchNotificationServer extends NotificationServerBase {
   protected readonly priorities: readonly NotificationPriority[];
   #pending: IncomingMessage[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #flushAt: number;
 
   /** @internal Use {@link getBatchNotificationListener}. */
   constructor(
@@ -228,6 +247,7 @@ export class BatchNotificationServer extends NotificationServerBase {
     }
     this.batchSize = batchSize;
     this.batchTimeout = batchTimeout;
+    this.#flushAt = batchSize;
     this.endpoints = endpoints;
     this.#dispatcher = new BatchNotificationDispatcher(
       endpoints,
@@ -235,6 +255,14 @@ export class BatchNotificationServer extends NotificationServerBase {
       this.logger,
     );
     this.priorities = this.#dispatcher.supportedPriorities;
+  }
+
+  protected override async createListener(
+    driver: Driver,
+    maxUnsettled: number,
+  ): Promise<DriverListener> {
+    this.#flushAt = Math.min(this.batchSize, prefetchLimit(this.transport) ?? Infinity);
+    return super.createListener(driver, maxUnsettled);
   }
 
   protected override maxUnsettled(concurrency: number): number {
@@ -245,7 +273,7 @@ export class BatchNotificationServer extends NotificationServerBase {
 
   protected override onMessage(message: IncomingMessage): void {
     this.#pending.push(message);
-    if (this.#pending.length >= this.batchSize) {
+    if (this.#pending.length >= this.#flushAt) {
       this.#flush();
     } else if (this.#pending.length === 1 && this.batchTimeout !== undefined) {
       this.#timer = setTimeout(() => this.#flush(), this.batchTimeout);

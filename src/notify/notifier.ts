@@ -23,10 +23,7 @@ import type { RoutingConfig } from './routing.js';
  * an object with a `toDict()` method (oslo's `RequestContext.to_dict()`), or nothing.
  */
 export type NotifierContext =
-  | Readonly<Record<string, unknown>>
-  | { toDict(): Record<string, unknown> }
-  | null
-  | undefined;
+  Readonly<Record<string, unknown>> | { toDict(): Record<string, unknown> } | null | undefined;
 
 /** Options of a {@link Notifier}. */
 export interface NotifierOptions {
@@ -105,7 +102,8 @@ const SAFE_CONTEXT_KEYS: ReadonlySet<string> = new Set([
 
 function keepSafeKeys(dict: Record<string, unknown>): Record<string, unknown> {
   const safe: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(dict)) if (SAFE_CONTEXT_KEYS.has(key)) safe[key] = value;
+  for (const [key, value] of Object.entries(dict))
+    if (SAFE_CONTEXT_KEYS.has(key)) safe[key] = value;
   return safe;
 }
 
@@ -223,10 +221,7 @@ export class Notifier {
           : [...options.driver];
     const topics = Object.freeze([...(options.topics ?? conf.topics)]);
     const testSink = options.testSink ?? new TestNotificationSink();
-    const routingConfig =
-      options.routingConfig ??
-      // Until the option is registered, read it if present (oslo's name since 2015).
-      ((conf as { routing_config?: unknown }).routing_config as string | undefined);
+    const routingConfig = options.routingConfig ?? conf.routing_config;
     const context = { transport, topics, logger, testSink, routingConfig };
     this.#core = {
       transport,
@@ -326,13 +321,18 @@ export class Notifier {
     return this.#notify(ctxt, eventType, payload, 'SAMPLE');
   }
 
-  async #notify(ctxt: unknown, eventType: string, payload: unknown, priority: string): Promise<void> {
+  async #notify(
+    ctxt: unknown,
+    eventType: string,
+    payload: unknown,
+    priority: string,
+  ): Promise<void> {
     const core = this.#core;
     if (core.drivers.length === 0) return;
     // oslo's order: the payload is serialised with the caller's context, then the
     // context is sanitised and serialised.
-    const serialized = await core.serializer.serializeEntity(ctxt, payload);
-    const ctxtDict = asContextDict(await core.serializer.serializeContext(sanitizeContext(ctxt)));
+    const serialized = core.serializer.serializeEntity(ctxt, payload);
+    const ctxtDict = asContextDict(core.serializer.serializeContext(sanitizeContext(ctxt)));
     let primitive: unknown;
     try {
       primitive = toPrimitive(serialized);
@@ -347,7 +347,7 @@ export class Notifier {
     const message: NotificationMessage = {
       message_id: uuid36(),
       // Python sends None (JSON null) for a notifier without a publisher id.
-      publisher_id: (this.publisherId ?? null) as string,
+      publisher_id: this.publisherId ?? null,
       event_type: eventType,
       priority,
       payload: primitive,

@@ -15,7 +15,14 @@ import type { Transport } from '../transport.js';
 import { RoutingDriver, type RoutingConfig } from './routing.js';
 
 /** The notify driver names this library provides (oslo's `oslo.messaging.notify.drivers`). */
-export const NOTIFY_DRIVERS = ['messagingv2', 'messaging', 'log', 'noop', 'test', 'routing'] as const;
+export const NOTIFY_DRIVERS = [
+  'messagingv2',
+  'messaging',
+  'log',
+  'noop',
+  'test',
+  'routing',
+] as const;
 
 /** A notify driver name. */
 export type NotifyDriverName = (typeof NOTIFY_DRIVERS)[number];
@@ -74,7 +81,12 @@ export class TestNotificationSink {
  */
 export interface NotifyDriver {
   readonly name: NotifyDriverName;
-  notify(ctxt: Context, message: NotificationMessage, priority: string, retry: number): Promise<void>;
+  notify(
+    ctxt: Context,
+    message: NotificationMessage,
+    priority: string,
+    retry: number,
+  ): Promise<void>;
 }
 
 /** What notify drivers are built with. @internal */
@@ -99,7 +111,12 @@ class MessagingDriver implements NotifyDriver {
     this.#version = version;
   }
 
-  async notify(ctxt: Context, message: NotificationMessage, _priority: string, retry: number): Promise<void> {
+  async notify(
+    ctxt: Context,
+    message: NotificationMessage,
+    _priority: string,
+    retry: number,
+  ): Promise<void> {
     const { transport, topics, logger } = this.#context;
     // One publish per topic, each failure logged on its own so the other topics still
     // get theirs (oslo does the same). The driver routes to `<topic>.<priority>`.
@@ -198,31 +215,32 @@ class LogDriver implements NotifyDriver {
 
   async notify(_ctxt: Context, message: NotificationMessage, priority: string): Promise<void> {
     const level = priority.toLowerCase();
-    // Python's logging has no `audit` or `sample` level, so oslo drops those with a
-    // warning; `critical` maps to the highest level a Logger has.
-    const log =
-      level === 'debug' || level === 'info' || level === 'warn' || level === 'error'
-        ? this.#logger[level]
-        : level === 'critical'
-          ? this.#logger.error
-          : undefined;
-    if (log === undefined) {
-      if (!this.#warned.has(level)) {
-        this.#warned.add(level);
-        this.#logger.warn(
-          'Unable to log message as notify cannot find a logger with the priority specified %s',
-          level,
-        );
-      }
-      return;
-    }
     // The event type stands in for oslo's logger name, `oslo.messaging.notification.<event_type>`.
-    log.call(
-      this.#logger,
-      'oslo.messaging.notification.%s %s',
-      message.event_type,
-      pyDumps(maskDictPassword(message)),
-    );
+    const format = 'oslo.messaging.notification.%s %s';
+    const text = (): string => pyDumps(maskDictPassword(message));
+    const logger = this.#logger;
+    switch (level) {
+      case 'debug':
+        return logger.debug(format, message.event_type, text());
+      case 'info':
+        return logger.info(format, message.event_type, text());
+      case 'warn':
+        return logger.warn(format, message.event_type, text());
+      // A Logger's highest level stands in for Python's CRITICAL.
+      case 'error':
+      case 'critical':
+        return logger.error(format, message.event_type, text());
+      default:
+        // Python's logging has no `audit` or `sample` level, so oslo drops those with a
+        // warning.
+        if (!this.#warned.has(level)) {
+          this.#warned.add(level);
+          logger.warn(
+            'Unable to log message as notify cannot find a logger with the priority specified %s',
+            level,
+          );
+        }
+    }
   }
 }
 
@@ -239,14 +257,14 @@ class TestDriver implements NotifyDriver {
     this.#sink = context.testSink;
   }
 
-  async notify(ctxt: Context, message: NotificationMessage, priority: string, retry: number): Promise<void> {
+  async notify(
+    ctxt: Context,
+    message: NotificationMessage,
+    priority: string,
+    retry: number,
+  ): Promise<void> {
     this.#sink.record({ ctxt, message, priority, retry });
   }
-}
-
-/** True for the names {@link createNotifyDriver} knows. */
-export function isNotifyDriverName(name: string): name is NotifyDriverName {
-  return (NOTIFY_DRIVERS as readonly string[]).includes(name);
 }
 
 /**

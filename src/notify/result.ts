@@ -24,7 +24,15 @@ export type NotificationResult = (typeof NotificationResult)[keyof typeof Notifi
  * The body of a notification carries them upper case (`INFO`). `warning` is not one of
  * them: `Notifier.warning()` sends `WARN`.
  */
-export const PRIORITIES = ['audit', 'debug', 'info', 'warn', 'error', 'critical', 'sample'] as const;
+export const PRIORITIES = [
+  'audit',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'critical',
+  'sample',
+] as const;
 
 /** A lower-case notification priority. */
 export type NotificationPriority = (typeof PRIORITIES)[number];

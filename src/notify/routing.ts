@@ -140,6 +140,31 @@ function accepts(rule: CompiledRule, eventType: string, priority: string): boole
   return true;
 }
 
+/** The driver names of every group whose rules accept the notification, in config order. */
+function chooseDrivers(
+  groups: ReadonlyArray<ReadonlyMap<string, CompiledRule>>,
+  eventType: string,
+  priority: string,
+): string[] {
+  const chosen = new Set<string>();
+  const lower = priority.toLowerCase();
+  for (const group of groups) {
+    for (const [driver, rule] of group) if (accepts(rule, eventType, lower)) chosen.add(driver);
+  }
+  return [...chosen];
+}
+
+/**
+ * The driver names a routing configuration sends a notification to (oslo's
+ * `_get_drivers_for_message`, over every group).
+ *
+ * @throws ConfigurationError for a malformed configuration
+ * @internal
+ */
+export function routeNotification(config: unknown, eventType: string, priority: string): string[] {
+  return chooseDrivers(compileConfig(config), eventType, priority);
+}
+
 /** Read and parse a routing configuration file (YAML; JSON is YAML too). */
 async function readRoutingFile(path: string): Promise<unknown> {
   let text: string;
@@ -188,18 +213,16 @@ export class RoutingDriver implements NotifyDriver {
     this.#create = create;
   }
 
-  async notify(ctxt: Context, message: NotificationMessage, priority: string, retry: number): Promise<void> {
+  async notify(
+    ctxt: Context,
+    message: NotificationMessage,
+    priority: string,
+    retry: number,
+  ): Promise<void> {
     const routes = await this.#load();
     const eventType = String(message.event_type);
-    const lowerPriority = priority.toLowerCase();
-    const chosen = new Set<string>();
-    for (const group of routes.groups) {
-      for (const [driver, rule] of group) {
-        if (accepts(rule, eventType, lowerPriority)) chosen.add(driver);
-      }
-    }
     const { logger } = this.#context;
-    for (const name of chosen) {
+    for (const name of chooseDrivers(routes.groups, eventType, priority)) {
       const driver = routes.drivers.get(name);
       if (driver === undefined) continue;
       logger.info("Routing '%s' notification to '%s' driver", eventType, name);

@@ -56,9 +56,7 @@ export interface RPCClientOptions {
  * `rpc_response_timeout`, a cleared `versionCap` means no cap).
  */
 export type PrepareOptions = TargetOverrides & {
-  [K in keyof RPCClientOptions as K extends 'serializer' ? never : K]?:
-    | RPCClientOptions[K]
-    | null;
+  [K in keyof RPCClientOptions as K extends 'serializer' ? never : K]?: RPCClientOptions[K] | null;
 };
 
 /** Options for one {@link RPCClient.call}. */
@@ -157,7 +155,11 @@ const TARGET_KEYS = [
   'legacyNamespaces',
 ] as const;
 
-function pick<T>(override: T | null | undefined, inherited: T | undefined, given: boolean): T | undefined {
+function pick<T>(
+  override: T | null | undefined,
+  inherited: T | undefined,
+  given: boolean,
+): T | undefined {
   if (!given) return inherited;
   return override ?? undefined;
 }
@@ -174,8 +176,10 @@ function pick<T>(override: T | null | undefined, inherited: T | undefined, given
  * @typeParam API - an interface listing the remote methods, each taking the keyword
  *   arguments object and returning a promise of the result; without it the client
  *   is untyped.
+ * @typeParam C - the request context type: a plain object by default, or what the
+ *   client's serializer turns into one (e.g. a `RequestContext` class).
  */
-export class RPCClient<API extends object = UntypedRpcApi> {
+export class RPCClient<API extends object = UntypedRpcApi, C = Context> {
   /** The transport requests go through. */
   readonly transport: Transport;
   /** The default target of requests. */
@@ -218,7 +222,7 @@ export class RPCClient<API extends object = UntypedRpcApi> {
    * await client.prepare({ server: 'host7', version: '5.1', timeout: 10_000 }).call(ctxt, 'resize', args);
    * ```
    */
-  prepare(overrides: PrepareOptions = {}): RPCClient<API> {
+  prepare(overrides: PrepareOptions = {}): RPCClient<API, C> {
     const has = (key: keyof PrepareOptions): boolean => key in overrides;
     const targetOverrides: TargetOverrides = {};
     for (const key of TARGET_KEYS) {
@@ -227,7 +231,7 @@ export class RPCClient<API extends object = UntypedRpcApi> {
     const transportOptions = has('transportOptions')
       ? (overrides.transportOptions ?? {})
       : this.transportOptions;
-    return new RPCClient<API>(this.transport, {
+    return new RPCClient<API, C>(this.transport, {
       target: this.target.with(targetOverrides),
       serializer: this.serializer,
       timeout: pick(overrides.timeout, this.timeout, has('timeout')),
@@ -280,7 +284,7 @@ export class RPCClient<API extends object = UntypedRpcApi> {
    * ```
    */
   async call<M extends RpcMethodName<API>>(
-    ctxt: Context,
+    ctxt: C,
     method: M,
     ...rest: RpcCallArgs<API[M], CallOptions>
   ): Promise<RpcResult<API[M]>> {
@@ -300,7 +304,7 @@ export class RPCClient<API extends object = UntypedRpcApi> {
       atLeastOnce: this.transportOptions.atLeastOnce,
       signal: options.signal,
     });
-    return (await this.serializer.deserializeEntity(ctxt, result)) as RpcResult<API[M]>;
+    return this.serializer.deserializeEntity(ctxt, result) as RpcResult<API[M]>;
   }
 
   /**
@@ -312,7 +316,7 @@ export class RPCClient<API extends object = UntypedRpcApi> {
    *   MessageDeliveryFailure, MessageUndeliverable
    */
   async cast<M extends RpcMethodName<API>>(
-    ctxt: Context,
+    ctxt: C,
     method: M,
     ...rest: RpcCallArgs<API[M], CastOptions>
   ): Promise<void> {
@@ -326,7 +330,7 @@ export class RPCClient<API extends object = UntypedRpcApi> {
   }
 
   async #send(
-    ctxt: Context,
+    ctxt: C,
     method: string,
     args: RpcArgs | undefined,
     options: SendOptions,
@@ -339,7 +343,7 @@ export class RPCClient<API extends object = UntypedRpcApi> {
     for (const [name, value] of Object.entries(args ?? {})) {
       // defineProperty keeps an argument named `__proto__` an ordinary key.
       Object.defineProperty(request.args, name, {
-        value: await this.serializer.serializeEntity(ctxt, value),
+        value: this.serializer.serializeEntity(ctxt, value),
         enumerable: true,
         writable: true,
         configurable: true,
@@ -347,7 +351,7 @@ export class RPCClient<API extends object = UntypedRpcApi> {
     }
     if (target.namespace !== undefined) request.namespace = target.namespace;
     if (target.version !== undefined) request.version = target.version;
-    const msgCtxt = await this.serializer.serializeContext(ctxt);
+    const msgCtxt = this.serializer.serializeContext(ctxt);
     if (!versionCapAllows(this.versionCap, target.version)) {
       throw new RPCVersionCapError(target.version, this.versionCap ?? '');
     }
@@ -384,17 +388,17 @@ export class RPCClient<API extends object = UntypedRpcApi> {
  * await client.prepare({ fanout: true }).cast(ctxt, 'resize', { instance: 'vm1', flavor: 2 });
  * ```
  */
-export function getRpcClient<API extends object = UntypedRpcApi>(
+export function getRpcClient<API extends object = UntypedRpcApi, C = Context>(
   transport: Transport,
   target: Target | TargetFields,
   options: RPCClientOptions = {},
-): RPCClient<API> {
+): RPCClient<API, C> {
   if (transport instanceof NotificationTransport) {
     transport.logger.warn(
       'Using a notification transport for RPC; use getRpcTransport() to get an RPC transport',
     );
   }
-  return new RPCClient<API>(transport, {
+  return new RPCClient<API, C>(transport, {
     target: target instanceof Target ? target : new Target(target),
     serializer: options.serializer ?? new NoOpSerializer(),
     timeout: options.timeout,

@@ -147,8 +147,10 @@ export class RPCDispatcher {
     const method = message['method'];
     const rawNamespace = message['namespace'];
     const rawVersion = message['version'] ?? '1.0';
-    if (typeof method !== 'string') throw new NoSuchMethod(String(method));
-    if (typeof rawVersion !== 'string') throw new UnsupportedVersion(String(rawVersion), method);
+    if (typeof method !== 'string') throw new NoSuchMethod(String(JSON.stringify(method)));
+    if (typeof rawVersion !== 'string') {
+      throw new UnsupportedVersion(JSON.stringify(rawVersion), method);
+    }
     const namespace = typeof rawNamespace === 'string' ? rawNamespace : null;
 
     let foundCompatible = false;
@@ -175,22 +177,20 @@ export class RPCDispatcher {
     }
     const stopHeartbeats = this.#startHeartbeats(incoming, method);
     try {
-      const ctxt = await this.serializer.deserializeContext(incoming.ctxt);
+      const ctxt = this.serializer.deserializeContext(incoming.ctxt);
       // fromEntries defines own properties, so an argument named `__proto__` stays data.
       const args = Object.fromEntries(
-        await Promise.all(
-          Object.entries(rawArgs).map(
-            async ([name, value]) =>
-              [name, await this.serializer.deserializeEntity(ctxt, value)] as const,
-          ),
-        ),
+        Object.entries(rawArgs).map(([name, value]) => [
+          name,
+          this.serializer.deserializeEntity(ctxt, value),
+        ]),
       );
       const result: unknown = await (fn as (ctxt: unknown, args: unknown) => unknown).call(
         endpoint,
         ctxt,
         args,
       );
-      return await this.serializer.serializeEntity(ctxt, result);
+      return this.serializer.serializeEntity(ctxt, result);
     } finally {
       stopHeartbeats();
     }

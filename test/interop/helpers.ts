@@ -16,13 +16,22 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
 
-export const TRANSPORT_URL = process.env.OMTI_TRANSPORT_URL ?? 'rabbit://guest:guest@127.0.0.1:5672/';
+export const TRANSPORT_URL =
+  process.env.OMTI_TRANSPORT_URL ?? 'rabbit://guest:guest@127.0.0.1:5672/';
 export const PYTHON = process.env.OMTI_PYTHON ?? '/usr/bin/python3';
 export const PEER_SCRIPT = fileURLToPath(new URL('./python/peer.py', import.meta.url));
 const DEBUG = process.env.OMTI_DEBUG === '1';
 
 /** The lower-case notification priorities (queue `<topic>.<priority>` each). */
-export const PRIORITIES = ['audit', 'debug', 'info', 'warn', 'error', 'critical', 'sample'] as const;
+export const PRIORITIES = [
+  'audit',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'critical',
+  'sample',
+] as const;
 
 /** A unique broker name: `omti_` + 12 hex digits, then `_label` if given. */
 export function uniqueName(label?: string): string {
@@ -197,7 +206,10 @@ export class Peer {
       String(options.maxSeconds ?? 150),
       ...(options.args ?? []),
     ];
-    this.#child = spawn(PYTHON, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child = spawn(PYTHON, argv, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
+    });
     this.#child.stdin.on('error', () => {
       // The peer may exit before reading everything (EPIPE): its exit is reported instead.
     });
@@ -313,7 +325,10 @@ async function listNames(kind: 'queues' | 'exchanges'): Promise<string[] | undef
 }
 
 /** Delete queues, then exchanges. Missing ones are fine (RabbitMQ answers delete-ok). */
-export async function deleteFromBroker(queues: Iterable<string>, exchanges: Iterable<string>): Promise<void> {
+export async function deleteFromBroker(
+  queues: Iterable<string>,
+  exchanges: Iterable<string>,
+): Promise<void> {
   const connection = await connect(amqpUrl());
   try {
     let channel = await connection.createChannel();
@@ -353,11 +368,17 @@ export class InteropScope {
   readonly #queues = new Set<string>();
   readonly #exchanges = new Set<string>();
 
-  constructor(t: TestContext) {
+  /**
+   * @param hooks - where to register the cleanup: a test's context (`t`), or node:test's
+   *   `after` inside a `describe()` for a scope shared by the suite's tests
+   */
+  constructor(hooks: Pick<TestContext, 'after'> | ((fn: () => Promise<void>) => void)) {
     this.prefix = uniqueName();
     this.exchange = `${this.prefix}_ctl`;
     this.#exchanges.add(this.exchange);
-    t.after(() => this.cleanup());
+    const cleanup = (): Promise<void> => this.cleanup();
+    if (typeof hooks === 'function') hooks(cleanup);
+    else hooks.after(cleanup);
   }
 
   /** A broker name unique to this test: `<prefix>_<label>`. */
@@ -366,7 +387,9 @@ export class InteropScope {
   }
 
   /** oslo options for a TS transport: the broker and this test's control exchange. */
-  conf(extra: Record<string, Record<string, unknown>> = {}): Record<string, Record<string, unknown>> {
+  conf(
+    extra: Record<string, Record<string, unknown>> = {},
+  ): Record<string, Record<string, unknown>> {
     return {
       ...extra,
       DEFAULT: {
@@ -405,7 +428,11 @@ export class InteropScope {
   }
 
   /** Start a Python peer on this test's control exchange; it is stopped at cleanup. */
-  async peer(role: PeerRole, args: readonly string[] = [], options: Partial<PeerOptions> = {}): Promise<Peer> {
+  async peer(
+    role: PeerRole,
+    args: readonly string[] = [],
+    options: Partial<PeerOptions> = {},
+  ): Promise<Peer> {
     const peer = await Peer.start(role, { exchange: this.exchange, ...options, args });
     this.#peers.push(peer);
     return peer;

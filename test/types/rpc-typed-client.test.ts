@@ -13,6 +13,7 @@ import {
   type RPCClient,
   type RpcMethodName,
 } from '../../src/rpc/index.js';
+import { JsonPayloadSerializer, type Serializer } from '../../src/serializer.js';
 import type { Transport } from '../../src/transport.js';
 
 interface ComputeAPI {
@@ -26,7 +27,14 @@ interface ComputeAPI {
   twoParams(a: { x: number }, b: { y: number }): Promise<void>;
 }
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+/** Compiles only when the value's type is exactly `Expected`. */
+function expectType<Expected>() {
+  return <Actual>(_value: Actual, ..._exact: Equal<Actual, Expected> extends true ? [] : [never]) =>
+    undefined;
+}
+
+type Equal<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(_: T): void {}
 
 // Method names: only the functions of at most one parameter.
@@ -37,23 +45,30 @@ async function typedClient(transport: Transport, ctxt: Context): Promise<void> {
 
   // Results are typed.
   const resized = await client.call(ctxt, 'resize', { instance: 'vm1', flavor: 2 });
-  assertType<Equal<typeof resized, string>>(true);
+  expectType<string>()(resized);
+  // @ts-expect-error the result is exactly string (checks that expectType checks)
+  expectType<string | number>()(resized);
   const stats = await client.call(ctxt, 'stats', { host: 'h1' });
-  assertType<Equal<typeof stats, { cpus: number; ram: number }>>(true);
+  expectType<{ cpus: number; ram: number }>()(stats);
   const pong = await client.call(ctxt, 'ping');
-  assertType<Equal<typeof pong, 'pong'>>(true);
+  expectType<'pong'>()(pong);
   const rebooted = await client.call(ctxt, 'reboot');
-  assertType<Equal<typeof rebooted, void>>(true);
+  expectType<void>()(rebooted);
 
   // Optional arguments may be left out; options follow the arguments.
   await client.call(ctxt, 'reboot', { hard: true }, { timeout: 1000 });
   await client.call(ctxt, 'ping', {}, { signal: AbortSignal.timeout(1000) });
-  await client.cast(ctxt, 'resize', { instance: 'vm1', flavor: 2 }, { signal: new AbortController().signal });
+  await client.cast(
+    ctxt,
+    'resize',
+    { instance: 'vm1', flavor: 2 },
+    { signal: new AbortController().signal },
+  );
 
   // prepare() keeps the API.
   const prepared: RPCClient<ComputeAPI> = client.prepare({ server: 'h7', timeout: 5000 });
   const again = await prepared.call(ctxt, 'resize', { instance: 'vm2', flavor: 1 });
-  assertType<Equal<typeof again, string>>(true);
+  expectType<string>()(again);
 
   // @ts-expect-error unknown method name
   await client.call(ctxt, 'resise', { instance: 'vm1', flavor: 2 });
@@ -85,7 +100,7 @@ async function typedClient(transport: Transport, ctxt: Context): Promise<void> {
 async function untypedClient(transport: Transport, ctxt: Context): Promise<void> {
   const client = getRpcClient(transport, { topic: 'compute' });
   const result = await client.call(ctxt, 'anything', { any: 'thing', n: 1 });
-  assertType<Equal<typeof result, unknown>>(true);
+  expectType<unknown>()(result);
   await client.call(ctxt, 'noArgs');
   await client.call(ctxt, 'withOptions', {}, { timeout: 10 });
   await client.cast(ctxt, 'fire', { x: [1, 2] });
@@ -93,6 +108,28 @@ async function untypedClient(transport: Transport, ctxt: Context): Promise<void>
   await client.call(ctxt, 'positional', [1, 2]);
   // @ts-expect-error the method name is a string
   await client.call(ctxt, 42);
+}
+
+/** A context class, as services have (oslo.context's RequestContext). */
+class RequestContext {
+  constructor(readonly userId: string) {}
+}
+
+async function contextTypes(transport: Transport, serializer: Serializer<RequestContext>) {
+  // The context type is the second type parameter; the serializer turns it into a dict.
+  const client = getRpcClient<ComputeAPI, RequestContext>(
+    transport,
+    { topic: 'compute' },
+    { serializer },
+  );
+  await client.call(new RequestContext('alice'), 'ping');
+  // @ts-expect-error a plain object is not a RequestContext
+  await client.call({ user: 'alice' }, 'ping');
+  const plain = getRpcClient(transport, { topic: 'compute' });
+  // @ts-expect-error by default the context is a plain object
+  await plain.call('alice', 'ping');
+  // Any serializer fits any client: the option is not tied to the context type.
+  getRpcClient(transport, { topic: 'compute' }, { serializer: new JsonPayloadSerializer() });
 }
 
 function endpointHelpers(): void {
@@ -108,9 +145,9 @@ function endpointHelpers(): void {
   // @ts-expect-error at least one name for an object
   expose(Endpoint.prototype);
   const wrapped = expose((_ctxt: Context, args: { id: string }) => args.id);
-  assertType<Equal<typeof wrapped, (_ctxt: Context, args: { id: string }) => string>>(true);
+  expectType<(_ctxt: Context, args: { id: string }) => string>()(wrapped);
   const guarded = expectedExceptions(RangeError, TypeError)(async (_c: Context) => 1);
-  assertType<Equal<typeof guarded, (_c: Context) => Promise<number>>>(true);
+  expectType<(_c: Context) => Promise<number>>()(guarded);
   // @ts-expect-error error classes only
   expectedExceptions('RangeError');
 }
@@ -119,4 +156,5 @@ test('rpc typed client - type-level checks compile (checked by tsc)', () => {
   assert.equal(typeof typedClient, 'function');
   assert.equal(typeof untypedClient, 'function');
   assert.equal(typeof endpointHelpers, 'function');
+  assert.equal(typeof contextTypes, 'function');
 });

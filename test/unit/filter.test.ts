@@ -54,10 +54,18 @@ const cases: Case[] = [
     match: false,
   },
   { name: 'metadata key matches', filter: { metadata: { message_id: '^99' } }, match: true },
-  { name: 'missing metadata key does not match', filter: { metadata: { user: '^adm' } }, match: false },
+  {
+    name: 'missing metadata key does not match',
+    filter: { metadata: { user: '^adm' } },
+    match: false,
+  },
   { name: 'payload key matches', filter: { payload: { state: '^active$' } }, match: true },
   { name: 'payload key does not match', filter: { payload: { state: '^deleted$' } }, match: false },
-  { name: 'missing payload key does not match', filter: { payload: { user: '^adm' } }, match: false },
+  {
+    name: 'missing payload key does not match',
+    filter: { payload: { user: '^adm' } },
+    match: false,
+  },
   {
     name: 'null payload value does not match',
     filter: { payload: { virtual_size: '2048' } },
@@ -79,7 +87,12 @@ const cases: Case[] = [
     match: false,
   },
   // Non-string values never match.
-  { name: 'a number value does not match', filter: { payload: { id: '1' } }, payload: { id: 1 }, match: false },
+  {
+    name: 'a number value does not match',
+    filter: { payload: { id: '1' } },
+    payload: { id: 1 },
+    match: false,
+  },
   {
     name: 'a boolean value does not match',
     filter: { context: { is_admin: 'true|True' } },
@@ -181,7 +194,11 @@ const invalid: [string, NotificationFilterOptions, ErrorConstructor][] = [
   ['a verbose (?x) pattern', { eventType: '(?x) a b' }, SyntaxError],
   ['a bad pattern in a key', { payload: { state: '[' } }, SyntaxError],
   ['a number instead of a pattern', { publisherId: 7 as unknown as string }, TypeError],
-  ['a list instead of patterns by key', { context: ['a'] as unknown as Record<string, string> }, TypeError],
+  [
+    'a list instead of patterns by key',
+    { context: ['a'] as unknown as Record<string, string> },
+    TypeError,
+  ],
 ];
 for (const [what, options, error] of invalid) {
   test(`NotificationFilter - refuses ${what} at construction`, () => {

@@ -44,7 +44,10 @@ function endpoints(
   });
 }
 
-function dispatcher(eps: readonly object[], logger = new RecordingLogger()): NotificationDispatcher {
+function dispatcher(
+  eps: readonly object[],
+  logger = new RecordingLogger(),
+): NotificationDispatcher {
   return new NotificationDispatcher(eps, new NoOpSerializer(), logger);
 }
 

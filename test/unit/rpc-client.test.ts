@@ -38,12 +38,19 @@ function fixture(t: TestContext, conf: Parameters<typeof getRpcTransport>[0] = '
   return {
     transport,
     topic,
+    /** Steps run after the test, last pushed first (so before servers close). */
+    teardown,
     async serve(
       endpoints: object[],
       target: TargetFields = {},
       options: RPCServerOptions = {},
     ): Promise<void> {
-      const server = getRpcServer(transport, { topic, server: 'server1', ...target }, endpoints, options);
+      const server = getRpcServer(
+        transport,
+        { topic, server: 'server1', ...target },
+        endpoints,
+        options,
+      );
       await server.start();
       teardown.push(() => server.close());
     },
@@ -146,9 +153,12 @@ test('rpc client - a fanout cast reaches every server on the topic', async (t) =
   const names = ['server1', 'server2', 'server3'];
   const received = names.map(() => deferred<unknown>());
   for (const [i, name] of names.entries()) {
-    await f.serve([{ hello: (_c: Context, args: { x: number }) => received[i]!.resolve([name, args.x]) }], {
-      server: name,
-    });
+    await f.serve(
+      [{ hello: (_c: Context, args: { x: number }) => received[i]!.resolve([name, args.x]) }],
+      {
+        server: name,
+      },
+    );
   }
   await f.client({ fanout: true }).cast({}, 'hello', { x: 7 });
   assert.deepEqual(
@@ -192,7 +202,7 @@ test('rpc client - a per-call timeout overrides the client timeout', async (t) =
   const f = fixture(t);
   const release = deferred();
   await f.serve([{ slow: () => release.promise }]);
-  t.after(() => release.resolve());
+  f.teardown.push(async () => release.resolve());
   await assert.rejects(f.client().call({}, 'slow', {}, { timeout: 30 }), MessagingTimeout);
   await assert.rejects(
     f.client({}, { timeout: 60_000 }).prepare({ timeout: 30 }).call({}, 'slow'),
@@ -250,7 +260,7 @@ test('rpc client - aborting a call in flight rejects it with the reason', async 
       },
     },
   ]);
-  t.after(() => release.resolve());
+  f.teardown.push(async () => release.resolve());
   const controller = new AbortController();
   const call = f.client().call({}, 'slow', {}, { signal: controller.signal });
   await started.promise;
@@ -265,7 +275,13 @@ test('rpc client - prepare() returns a new client with overrides; the original i
   const f = fixture(t);
   const base = f.client(
     { exchange: 'ex', namespace: 'ns', version: '1.2' },
-    { timeout: 5000, versionCap: '1.5', retry: 3, callMonitorTimeout: 4000, transportOptions: { atLeastOnce: true } },
+    {
+      timeout: 5000,
+      versionCap: '1.5',
+      retry: 3,
+      callMonitorTimeout: 4000,
+      transportOptions: { atLeastOnce: true },
+    },
   );
   const prepared = base.prepare({
     server: 'h7',
@@ -278,13 +294,23 @@ test('rpc client - prepare() returns a new client with overrides; the original i
     transportOptions: null,
   });
   assert.notEqual(prepared, base);
-  assert.deepEqual(prepared.target.toJSON(), { exchange: 'ex', topic: f.topic, version: '1.3', server: 'h7' });
+  assert.deepEqual(prepared.target.toJSON(), {
+    exchange: 'ex',
+    topic: f.topic,
+    version: '1.3',
+    server: 'h7',
+  });
   assert.equal(prepared.timeout, undefined);
   assert.equal(prepared.retry, 0);
   assert.equal(prepared.versionCap, undefined);
   assert.equal(prepared.callMonitorTimeout, 2000);
   assert.deepEqual(prepared.transportOptions, {});
-  assert.deepEqual(base.target.toJSON(), { exchange: 'ex', topic: f.topic, namespace: 'ns', version: '1.2' });
+  assert.deepEqual(base.target.toJSON(), {
+    exchange: 'ex',
+    topic: f.topic,
+    namespace: 'ns',
+    version: '1.2',
+  });
   assert.equal(base.timeout, 5000);
   assert.equal(base.retry, 3);
   assert.equal(base.versionCap, '1.5');
@@ -305,7 +331,10 @@ test('rpc client - prepare() with a namespace and version reaches the matching e
   ]);
   const client = f.client();
   assert.equal(await client.call({}, 'which'), 'default');
-  assert.equal(await client.prepare({ namespace: 'admin', version: '2.1' }).call({}, 'which'), 'admin');
+  assert.equal(
+    await client.prepare({ namespace: 'admin', version: '2.1' }).call({}, 'which'),
+    'admin',
+  );
 });
 
 // -- versions ------------------------------------------------------------------------
@@ -313,42 +342,50 @@ test('rpc client - prepare() with a namespace and version reaches the matching e
 const NOT_SET = Symbol('not set');
 type Maybe<T> = T | typeof NOT_SET;
 
-// oslo's TestVersionCap scenarios, for call and cast.
-const capScenarios: {
-  name: string;
-  cap: string | undefined;
-  prepareCap: Maybe<string | null>;
-  version: string | undefined;
-  prepareVersion: Maybe<string>;
-  success: boolean;
-}[] = [
-  { name: 'all none', cap: undefined, prepareCap: NOT_SET, version: undefined, prepareVersion: NOT_SET, success: true },
-  { name: 'cap ok', cap: '1.1', prepareCap: NOT_SET, version: '1.0', prepareVersion: NOT_SET, success: true },
-  { name: 'cap override ok', cap: '2.0', prepareCap: '1.1', version: '1.0', prepareVersion: '1.0', success: true },
-  { name: 'cap override none ok', cap: '1.1', prepareCap: null, version: '1.0', prepareVersion: NOT_SET, success: true },
-  { name: 'cap minor fail', cap: '1.0', prepareCap: NOT_SET, version: '1.1', prepareVersion: NOT_SET, success: false },
-  { name: 'cap major fail', cap: '2.0', prepareCap: NOT_SET, version: undefined, prepareVersion: '1.0', success: false },
-  { name: 'no cap, version', cap: undefined, prepareCap: NOT_SET, version: '1.0', prepareVersion: NOT_SET, success: true },
-  { name: 'cap, no version', cap: '1.0', prepareCap: NOT_SET, version: undefined, prepareVersion: NOT_SET, success: false },
+// oslo's TestVersionCap scenarios, for call and cast:
+// [name, cap, prepare() cap, target version, prepare() version, sent].
+const capScenarios: [
+  string,
+  string | undefined,
+  Maybe<string | null>,
+  string | undefined,
+  Maybe<string>,
+  boolean,
+][] = [
+  ['all none', undefined, NOT_SET, undefined, NOT_SET, true],
+  ['cap ok', '1.1', NOT_SET, '1.0', NOT_SET, true],
+  ['cap override ok', '2.0', '1.1', '1.0', '1.0', true],
+  ['cap override none ok', '1.1', null, '1.0', NOT_SET, true],
+  ['cap minor fail', '1.0', NOT_SET, '1.1', NOT_SET, false],
+  ['cap major fail', '2.0', NOT_SET, undefined, '1.0', false],
+  ['no cap, version', undefined, NOT_SET, '1.0', NOT_SET, true],
+  ['cap, no version', '1.0', NOT_SET, undefined, NOT_SET, false],
 ];
 
-for (const s of capScenarios) {
+function capClient(
+  f: ReturnType<typeof fixture>,
+  cap: string | undefined,
+  prepareCap: Maybe<string | null>,
+  version: string | undefined,
+  prepareVersion: Maybe<string>,
+) {
+  const client = f.client(version === undefined ? {} : { version }, { versionCap: cap });
+  if (prepareCap === NOT_SET && prepareVersion === NOT_SET) return client;
+  return client.prepare({
+    ...(prepareCap !== NOT_SET && { versionCap: prepareCap }),
+    ...(prepareVersion !== NOT_SET && { version: prepareVersion }),
+  });
+}
+
+for (const [name, cap, prepareCap, version, prepareVersion, success] of capScenarios) {
   for (const kind of ['call', 'cast'] as const) {
-    test(`rpc client - version cap, ${kind}: ${s.name}`, async (t) => {
+    test(`rpc client - version cap, ${kind}: ${name}`, async (t) => {
       const f = fixture(t);
       let ran = 0;
       await f.serve([{ foo: () => ++ran }]);
-      let client = f.client(s.version === undefined ? {} : { version: s.version }, {
-        versionCap: s.cap,
-      });
-      if (s.prepareCap !== NOT_SET || s.prepareVersion !== NOT_SET) {
-        client = client.prepare({
-          ...(s.prepareCap !== NOT_SET && { versionCap: s.prepareCap }),
-          ...(s.prepareVersion !== NOT_SET && { version: s.prepareVersion }),
-        });
-      }
+      const client = capClient(f, cap, prepareCap, version, prepareVersion);
       const send = kind === 'call' ? client.call({}, 'foo') : client.cast({}, 'foo');
-      if (s.success) {
+      if (success) {
         await send;
         if (kind === 'call') assert.equal(ran, 1);
       } else {
@@ -359,46 +396,40 @@ for (const s of capScenarios) {
   }
 }
 
-// oslo's TestCanSendVersion scenarios.
-const canSendScenarios: {
-  name: string;
-  cap: string | undefined;
-  prepareCap: Maybe<string | null>;
-  version: string | undefined;
-  prepareVersion: Maybe<string>;
-  canSendVersion: Maybe<string | null>;
-  canSend: boolean;
-}[] = [
-  { name: 'all none', cap: undefined, prepareCap: NOT_SET, version: undefined, prepareVersion: NOT_SET, canSendVersion: NOT_SET, canSend: true },
-  { name: 'cap ok', cap: '1.1', prepareCap: NOT_SET, version: '1.0', prepareVersion: NOT_SET, canSendVersion: NOT_SET, canSend: true },
-  { name: 'cap override ok', cap: '2.0', prepareCap: '1.1', version: '1.0', prepareVersion: '1.0', canSendVersion: NOT_SET, canSend: true },
-  { name: 'cap override none ok', cap: '1.1', prepareCap: null, version: '1.0', prepareVersion: NOT_SET, canSendVersion: NOT_SET, canSend: true },
-  { name: 'can send 1.1, cap cleared', cap: '1.1', prepareCap: null, version: '1.0', prepareVersion: NOT_SET, canSendVersion: '1.1', canSend: true },
-  { name: 'can send no version, cap cleared', cap: '1.1', prepareCap: null, version: '1.0', prepareVersion: NOT_SET, canSendVersion: null, canSend: true },
-  { name: 'cap minor fail', cap: '1.0', prepareCap: NOT_SET, version: '1.1', prepareVersion: NOT_SET, canSendVersion: NOT_SET, canSend: false },
-  { name: 'cap major fail', cap: '2.0', prepareCap: NOT_SET, version: undefined, prepareVersion: '1.0', canSendVersion: NOT_SET, canSend: false },
-  { name: 'no cap, version', cap: undefined, prepareCap: NOT_SET, version: '1.0', prepareVersion: NOT_SET, canSendVersion: NOT_SET, canSend: true },
-  { name: 'cap, no version', cap: '1.0', prepareCap: NOT_SET, version: undefined, prepareVersion: NOT_SET, canSendVersion: NOT_SET, canSend: false },
-  { name: 'cap, can send no version', cap: '1.0', prepareCap: NOT_SET, version: '1.0', prepareVersion: NOT_SET, canSendVersion: null, canSend: false },
-  { name: 'cap 1.5, can send 1.4', cap: '1.5', prepareCap: NOT_SET, version: '1.0', prepareVersion: NOT_SET, canSendVersion: '1.4', canSend: true },
-  { name: 'cap 1.5, can send 1.6', cap: '1.5', prepareCap: NOT_SET, version: '1.0', prepareVersion: NOT_SET, canSendVersion: '1.6', canSend: false },
+// oslo's TestCanSendVersion scenarios:
+// [name, cap, prepare() cap, target version, prepare() version, canSendVersion() argument, result].
+const canSendScenarios: [
+  string,
+  string | undefined,
+  Maybe<string | null>,
+  string | undefined,
+  Maybe<string>,
+  Maybe<string | null>,
+  boolean,
+][] = [
+  ['all none', undefined, NOT_SET, undefined, NOT_SET, NOT_SET, true],
+  ['cap ok', '1.1', NOT_SET, '1.0', NOT_SET, NOT_SET, true],
+  ['cap override ok', '2.0', '1.1', '1.0', '1.0', NOT_SET, true],
+  ['cap override none ok', '1.1', null, '1.0', NOT_SET, NOT_SET, true],
+  ['can send 1.1, cap cleared', '1.1', null, '1.0', NOT_SET, '1.1', true],
+  ['can send no version, cap cleared', '1.1', null, '1.0', NOT_SET, null, true],
+  ['cap minor fail', '1.0', NOT_SET, '1.1', NOT_SET, NOT_SET, false],
+  ['cap major fail', '2.0', NOT_SET, undefined, '1.0', NOT_SET, false],
+  ['no cap, version', undefined, NOT_SET, '1.0', NOT_SET, NOT_SET, true],
+  ['cap, no version', '1.0', NOT_SET, undefined, NOT_SET, NOT_SET, false],
+  ['cap, can send no version', '1.0', NOT_SET, '1.0', NOT_SET, null, false],
+  ['cap 1.5, can send 1.4', '1.5', NOT_SET, '1.0', NOT_SET, '1.4', true],
+  ['cap 1.5, can send 1.6', '1.5', NOT_SET, '1.0', NOT_SET, '1.6', false],
 ];
 
-for (const s of canSendScenarios) {
-  test(`rpc client - canSendVersion(): ${s.name}`, (t) => {
-    const f = fixture(t);
-    let client = f.client(s.version === undefined ? {} : { version: s.version }, { versionCap: s.cap });
-    if (s.prepareCap !== NOT_SET || s.prepareVersion !== NOT_SET) {
-      client = client.prepare({
-        ...(s.prepareCap !== NOT_SET && { versionCap: s.prepareCap }),
-        ...(s.prepareVersion !== NOT_SET && { version: s.prepareVersion }),
-      });
-    }
-    if (s.canSendVersion === NOT_SET) {
-      assert.equal(client.canSendVersion(), s.canSend);
+for (const [name, cap, prepareCap, version, prepareVersion, asked, canSend] of canSendScenarios) {
+  test(`rpc client - canSendVersion(): ${name}`, (t) => {
+    const client = capClient(fixture(t), cap, prepareCap, version, prepareVersion);
+    if (asked === NOT_SET) {
+      assert.equal(client.canSendVersion(), canSend);
     } else {
-      assert.equal(client.canSendVersion(s.canSendVersion), s.canSend);
-      assert.equal(client.prepare().canSendVersion(s.canSendVersion), s.canSend);
+      assert.equal(client.canSendVersion(asked), canSend);
+      assert.equal(client.prepare().canSendVersion(asked), canSend);
     }
   });
 }
@@ -407,7 +438,11 @@ test('rpc client - a malformed version or version cap is refused with InvalidRPC
   const f = fixture(t);
   const client = f.client();
   for (const version of ['5', '5.a', '5.5.a', 'x.1', '']) {
-    assert.throws(() => client.prepare({ version }), (err) => err instanceof InvalidRPCVersion || err instanceof InvalidTarget, version);
+    assert.throws(
+      () => client.prepare({ version }),
+      (err) => err instanceof InvalidRPCVersion || err instanceof InvalidTarget,
+      version,
+    );
   }
   assert.throws(() => f.client({ version: '1' }), InvalidRPCVersion);
   assert.throws(() => f.client({}, { versionCap: '2' }), InvalidRPCVersion);
@@ -426,15 +461,17 @@ test('rpc client - bad durations and retry values are refused with Configuration
 
 // -- serializer and transport options ----------------------------------------------------
 
-/** Prefixes strings with `tag` on the way out and `d`/`s` on the way in, as oslo's tests do. */
-function prefixSerializer(): Serializer {
+/** oslo's test serializer: prefixes strings with `s` on the way out and `d` on the way in. */
+function prefixSerializer(): Serializer<Context> {
+  const prefix = (p: string, value: unknown): unknown =>
+    typeof value === 'string' && value !== '' ? p + value : value;
+  const prefixValues = (p: string, ctxt: Context): Context =>
+    Object.fromEntries(Object.entries(ctxt).map(([k, v]) => [k, prefix(p, v)]));
   return {
-    serializeEntity: (_ctxt, entity) => (typeof entity === 'string' ? `s${entity}` : entity),
-    deserializeEntity: (_ctxt, entity) => (typeof entity === 'string' ? `d${entity}` : entity),
-    serializeContext: (ctxt) =>
-      Object.fromEntries(Object.entries(ctxt as Context).map(([k, v]) => [`s${k}`, v])),
-    deserializeContext: (ctxt) =>
-      Object.fromEntries(Object.entries(ctxt).map(([k, v]) => [`d${k}`, v])),
+    serializeEntity: (_ctxt, entity) => prefix('s', entity),
+    deserializeEntity: (_ctxt, entity) => prefix('d', entity),
+    serializeContext: (ctxt) => prefixValues('s', ctxt),
+    deserializeContext: (ctxt) => prefixValues('d', ctxt),
   };
 }
 
@@ -453,7 +490,7 @@ test('rpc client - arguments, context and result go through the serializers on b
   const client = f.client({}, { serializer: prefixSerializer() });
   // Client serialises (s), server deserialises (d), server serialises (s), client deserialises (d).
   assert.equal(await client.call({}, 'ping', { arg: 'foo' }), 'dsdsfoo');
-  assert.equal(await client.call({ a: 'b' }, 'ctxtCheck', { key: 'dsa' }), 'dsdsb');
+  assert.equal(await client.call({ dsa: 'b' }, 'ctxtCheck', { key: 'a' }), 'dsdsb');
 });
 
 test('rpc client - with atLeastOnce, a request nobody can take rejects with MessageUndeliverable', async (t) => {
@@ -482,7 +519,10 @@ test('rpc client - a typed client calls like an untyped one', async (t) => {
   const resized: string = await client.call({}, 'resize', { instance: 'vm1', flavor: 2 });
   assert.equal(resized, 'vm1:2');
   assert.equal(await client.call({}, 'ping'), 'pong');
-  assert.equal(await client.prepare({ timeout: 10_000 }).call({}, 'ping', {}, { timeout: 5000 }), 'pong');
+  assert.equal(
+    await client.prepare({ timeout: 10_000 }).call({}, 'ping', {}, { timeout: 5000 }),
+    'pong',
+  );
 });
 
 test('rpc client - a notification transport works for RPC but logs a warning', async (t) => {

@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import type { Context } from '../../src/drivers/driver.js';
-import { ExpectedException, NoSuchMethod, UnsupportedVersion } from '../../src/errors.js';
+import { NoSuchMethod, UnsupportedVersion } from '../../src/errors.js';
 import {
   DefaultRPCAccessPolicy,
   ExplicitRPCAccessPolicy,
   LegacyRPCAccessPolicy,
   RPCDispatcher,
-  expectedExceptions,
   expose,
   type RPCAccessPolicy,
   type RPCAccessPolicyClass,
@@ -43,159 +42,133 @@ class RecordingEndpoint {
 }
 expose(RecordingEndpoint.prototype, 'bar');
 
-// oslo's test_dispatcher scenarios, carried over.
-const scenarios: {
-  name: string;
-  endpoints: (TargetFields | undefined)[];
-  policy?: RPCAccessPolicyClass;
-  msg: Record<string, unknown>;
-  ctxt?: Context;
-  dispatchTo?: { endpoint: number; method: string };
-  error?: typeof NoSuchMethod | typeof UnsupportedVersion;
-}[] = [
-  { name: 'no endpoints', endpoints: [], msg: { method: 'foo' }, error: UnsupportedVersion },
-  {
-    name: 'default target',
-    endpoints: [undefined],
-    msg: { method: 'foo' },
-    dispatchTo: { endpoint: 0, method: 'foo' },
-  },
-  {
-    name: 'default target, context and args',
-    endpoints: [undefined],
-    policy: LegacyRPCAccessPolicy,
-    ctxt: { user: 'bob' },
-    msg: { method: 'bar', args: { blaa: true } },
-    dispatchTo: { endpoint: 0, method: 'bar' },
-  },
-  {
-    name: 'default target, null namespace',
-    endpoints: [{}],
-    policy: LegacyRPCAccessPolicy,
-    msg: { method: 'foo', namespace: null },
-    dispatchTo: { endpoint: 0, method: 'foo' },
-  },
-  {
-    name: 'default target, version 1.0',
-    endpoints: [{}],
-    policy: DefaultRPCAccessPolicy,
-    msg: { method: 'foo', version: '1.0' },
-    dispatchTo: { endpoint: 0, method: 'foo' },
-  },
-  {
-    name: 'default target, no such method',
-    endpoints: [{}],
-    msg: { method: 'foobar' },
-    error: NoSuchMethod,
-  },
-  {
-    name: 'namespace',
-    endpoints: [{}, { namespace: 'testns' }],
-    msg: { method: 'foo', namespace: 'testns' },
-    dispatchTo: { endpoint: 1, method: 'foo' },
-  },
-  {
-    name: 'namespace mismatch',
-    endpoints: [{}, { namespace: 'testns' }],
-    msg: { method: 'foo', namespace: 'nstest' },
-    error: UnsupportedVersion,
-  },
-  {
-    name: 'version',
-    endpoints: [{ version: '1.5' }, { version: '3.4' }],
-    msg: { method: 'foo', version: '3.2' },
-    dispatchTo: { endpoint: 1, method: 'foo' },
-  },
-  {
-    name: 'version mismatch',
-    endpoints: [{ version: '1.5' }, { version: '3.0' }],
-    msg: { method: 'foo', version: '3.2' },
-    error: UnsupportedVersion,
-  },
-  {
-    name: 'null namespace reaches an endpoint with legacyNamespaces [null]',
-    endpoints: [{ namespace: 'testns', legacyNamespaces: [null] }],
-    msg: { method: 'foo', namespace: null },
-    dispatchTo: { endpoint: 0, method: 'foo' },
-  },
-  {
-    name: 'a legacy namespace reaches the endpoint',
-    endpoints: [{ namespace: 'testns', legacyNamespaces: ['second', null] }],
-    msg: { method: 'foo', namespace: 'second' },
-    dispatchTo: { endpoint: 0, method: 'foo' },
-  },
-  {
-    name: 'wrong namespace with legacyNamespaces',
-    endpoints: [{ namespace: 'testns', legacyNamespaces: ['second', null] }],
-    msg: { method: 'foo', namespace: 'wrong' },
-    error: UnsupportedVersion,
-  },
-  {
-    name: 'default policy refuses a private method',
-    endpoints: [{ namespace: 'testns' }],
-    policy: DefaultRPCAccessPolicy,
-    msg: { method: '_foobar', namespace: 'testns' },
-    error: NoSuchMethod,
-  },
-  {
-    name: 'legacy policy allows a private method',
-    endpoints: [{ namespace: 'testns' }],
-    policy: LegacyRPCAccessPolicy,
-    msg: { method: '_foobar', namespace: 'testns' },
-    dispatchTo: { endpoint: 0, method: '_foobar' },
-  },
-  {
-    name: 'explicit policy refuses a method not exposed',
-    endpoints: [{ namespace: 'testns' }],
-    policy: ExplicitRPCAccessPolicy,
-    msg: { method: 'foo', namespace: 'testns' },
-    error: NoSuchMethod,
-  },
-  {
-    name: 'explicit policy allows an exposed method',
-    endpoints: [{ namespace: 'testns' }],
-    policy: ExplicitRPCAccessPolicy,
-    msg: { method: 'bar', namespace: 'testns' },
-    dispatchTo: { endpoint: 0, method: 'bar' },
-  },
-  {
-    name: 'a refused method falls through to the next endpoint',
-    endpoints: [{}, {}],
-    policy: ExplicitRPCAccessPolicy,
-    msg: { method: 'bar' },
-    dispatchTo: { endpoint: 0, method: 'bar' },
-  },
+type Outcome = [endpoint: number, method: string] | typeof NoSuchMethod | typeof UnsupportedVersion;
+const L = LegacyRPCAccessPolicy;
+const E = ExplicitRPCAccessPolicy;
+const D = DefaultRPCAccessPolicy;
+
+// oslo's test_dispatcher scenarios, carried over: endpoints (by target fields), the
+// request, which endpoint method runs (or the error), and the access policy.
+const scenarios: [
+  string,
+  (TargetFields | undefined)[],
+  Record<string, unknown>,
+  Outcome,
+  RPCAccessPolicyClass?,
+][] = [
+  ['no endpoints', [], { method: 'foo' }, UnsupportedVersion],
+  ['default target', [undefined], { method: 'foo' }, [0, 'foo']],
+  ['default target with args', [undefined], { method: 'bar', args: { blaa: true } }, [0, 'bar'], L],
+  ['default target, null namespace', [{}], { method: 'foo', namespace: null }, [0, 'foo'], L],
+  ['default target, version 1.0', [{}], { method: 'foo', version: '1.0' }, [0, 'foo'], D],
+  ['default target, no such method', [{}], { method: 'foobar' }, NoSuchMethod],
+  ['namespace', [{}, { namespace: 'testns' }], { method: 'foo', namespace: 'testns' }, [1, 'foo']],
+  [
+    'namespace mismatch',
+    [{}, { namespace: 'testns' }],
+    { method: 'foo', namespace: 'nstest' },
+    UnsupportedVersion,
+  ],
+  [
+    'version',
+    [{ version: '1.5' }, { version: '3.4' }],
+    { method: 'foo', version: '3.2' },
+    [1, 'foo'],
+  ],
+  [
+    'version mismatch',
+    [{ version: '1.5' }, { version: '3.0' }],
+    { method: 'foo', version: '3.2' },
+    UnsupportedVersion,
+  ],
+  [
+    'null namespace, legacyNamespaces [null]',
+    [{ namespace: 'testns', legacyNamespaces: [null] }],
+    { method: 'foo', namespace: null },
+    [0, 'foo'],
+  ],
+  [
+    'a legacy namespace',
+    [{ namespace: 'testns', legacyNamespaces: ['second', null] }],
+    { method: 'foo', namespace: 'second' },
+    [0, 'foo'],
+  ],
+  [
+    'wrong namespace, legacyNamespaces',
+    [{ namespace: 'testns', legacyNamespaces: ['second', null] }],
+    { method: 'foo', namespace: 'wrong' },
+    UnsupportedVersion,
+  ],
+  [
+    'default policy refuses a private method',
+    [{ namespace: 'ns' }],
+    { method: '_foobar', namespace: 'ns' },
+    NoSuchMethod,
+    D,
+  ],
+  [
+    'legacy policy allows a private method',
+    [{ namespace: 'ns' }],
+    { method: '_foobar', namespace: 'ns' },
+    [0, '_foobar'],
+    L,
+  ],
+  [
+    'explicit policy refuses a method not exposed',
+    [{ namespace: 'ns' }],
+    { method: 'foo', namespace: 'ns' },
+    NoSuchMethod,
+    E,
+  ],
+  [
+    'explicit policy allows an exposed method',
+    [{ namespace: 'ns' }],
+    { method: 'bar', namespace: 'ns' },
+    [0, 'bar'],
+    E,
+  ],
+  ['the first endpoint that matches runs', [{}, {}], { method: 'bar' }, [0, 'bar'], E],
 ];
 
-for (const s of scenarios) {
-  test(`rpc dispatcher - ${s.name}`, async () => {
-    const endpoints = s.endpoints.map((t) => new RecordingEndpoint(t));
-    const dispatcher = new RPCDispatcher(endpoints, { accessPolicy: s.policy });
-    const ctxt = s.ctxt ?? {};
-    if (s.error !== undefined) {
-      const error = await dispatcher.dispatch(request(s.msg, ctxt)).then(
+for (const [name, targets, msg, outcome, policy] of scenarios) {
+  test(`rpc dispatcher - ${name}`, async () => {
+    const endpoints = targets.map((t) => new RecordingEndpoint(t));
+    const dispatcher = new RPCDispatcher(endpoints, { accessPolicy: policy });
+    const ctxt = { user: 'bob' };
+    if (!Array.isArray(outcome)) {
+      const error = await dispatcher.dispatch(request(msg, ctxt)).then(
         () => assert.fail('dispatch should have failed'),
         (err: unknown) => err,
       );
-      assert.ok(error instanceof s.error, String(error));
-      if (error instanceof NoSuchMethod) assert.equal(error.method, s.msg['method']);
+      assert.ok(error instanceof outcome, String(error));
+      if (error instanceof NoSuchMethod) assert.equal(error.method, msg['method']);
       if (error instanceof UnsupportedVersion) {
-        assert.equal(error.version, s.msg['version'] ?? '1.0');
-        assert.equal(error.method, s.msg['method']);
+        assert.equal(error.version, msg['version'] ?? '1.0');
+        assert.equal(error.method, msg['method']);
       }
     } else {
-      const result = await dispatcher.dispatch(request(s.msg, ctxt));
-      assert.equal(result, s.dispatchTo?.method);
+      assert.equal(await dispatcher.dispatch(request(msg, ctxt)), outcome[1]);
     }
     endpoints.forEach((endpoint, n) => {
       const expected =
-        s.dispatchTo?.endpoint === n
-          ? [{ method: s.dispatchTo.method, ctxt, args: s.msg['args'] ?? {} }]
+        Array.isArray(outcome) && outcome[0] === n
+          ? [{ method: outcome[1], ctxt, args: msg['args'] ?? {} }]
           : [];
       assert.deepEqual(endpoint.calls, expected, `endpoint ${n}`);
     });
   });
 }
+
+test('rpc dispatcher - an endpoint without the method, or refusing it, passes to the next one', async () => {
+  const dispatcher = new RPCDispatcher([
+    { other: () => 'first' },
+    { m: 'not a method' },
+    { _m: () => 'private' },
+    { m: () => 'fourth', _m: () => 'private' },
+  ]);
+  assert.equal(await dispatcher.dispatch(request({ method: 'm' })), 'fourth');
+  await assert.rejects(dispatcher.dispatch(request({ method: '_m' })), NoSuchMethod);
+});
 
 // Spec §4.7: a default endpoint plus one with namespace owire_ns at version 1.3.
 const versioning: [string, Record<string, unknown>, unknown][] = [
@@ -203,12 +176,28 @@ const versioning: [string, Record<string, unknown>, unknown][] = [
   ['no namespace, version 1.1, echo', { method: 'echo', version: '1.1' }, UnsupportedVersion],
   ['owire_ns, 1.2, nsmethod', { method: 'nsmethod', namespace: 'owire_ns', version: '1.2' }, 42],
   ['owire_ns, no version, nsmethod', { method: 'nsmethod', namespace: 'owire_ns' }, 42],
-  ['owire_ns, 1.3.1', { method: 'nsmethod', namespace: 'owire_ns', version: '1.3.1' }, UnsupportedVersion],
-  ['owire_ns, 1.4', { method: 'nsmethod', namespace: 'owire_ns', version: '1.4' }, UnsupportedVersion],
-  ['owire_ns, 2.0', { method: 'nsmethod', namespace: 'owire_ns', version: '2.0' }, UnsupportedVersion],
+  [
+    'owire_ns, 1.3.1',
+    { method: 'nsmethod', namespace: 'owire_ns', version: '1.3.1' },
+    UnsupportedVersion,
+  ],
+  [
+    'owire_ns, 1.4',
+    { method: 'nsmethod', namespace: 'owire_ns', version: '1.4' },
+    UnsupportedVersion,
+  ],
+  [
+    'owire_ns, 2.0',
+    { method: 'nsmethod', namespace: 'owire_ns', version: '2.0' },
+    UnsupportedVersion,
+  ],
   ['other_ns, echo', { method: 'echo', namespace: 'other_ns' }, UnsupportedVersion],
   ['no namespace, nope', { method: 'nope' }, NoSuchMethod],
-  ['owire_ns, echo (method of the other endpoint)', { method: 'echo', namespace: 'owire_ns' }, NoSuchMethod],
+  [
+    'owire_ns, echo (method of the other endpoint)',
+    { method: 'echo', namespace: 'owire_ns' },
+    NoSuchMethod,
+  ],
 ];
 
 for (const [name, message, expected] of versioning) {
@@ -242,8 +231,13 @@ test('rpc dispatcher - UnsupportedVersion names the version and method as oslo d
 });
 
 test('rpc dispatcher - an endpoint target given as plain fields', async () => {
-  const dispatcher = new RPCDispatcher([{ target: { namespace: 'ns', version: '2.1' }, m: () => 'ok' }]);
-  assert.equal(await dispatcher.dispatch(request({ method: 'm', namespace: 'ns', version: '2.0' })), 'ok');
+  const dispatcher = new RPCDispatcher([
+    { target: { namespace: 'ns', version: '2.1' }, m: () => 'ok' },
+  ]);
+  assert.equal(
+    await dispatcher.dispatch(request({ method: 'm', namespace: 'ns', version: '2.0' })),
+    'ok',
+  );
   await assert.rejects(dispatcher.dispatch(request({ method: 'm' })), UnsupportedVersion);
 });
 
@@ -255,7 +249,12 @@ test('rpc dispatcher - refuses an endpoint whose target is a method, or a non-ob
 
 // -- access policy -------------------------------------------------------------------
 
-const probes = [...Object.getOwnPropertyNames(Object.prototype), '_private', 'constructor', 'target'];
+const probes = [
+  ...Object.getOwnPropertyNames(Object.prototype),
+  '_private',
+  'constructor',
+  'target',
+];
 const policies: [string, RPCAccessPolicy][] = [
   ['DefaultRPCAccessPolicy', new DefaultRPCAccessPolicy()],
   ['LegacyRPCAccessPolicy', new LegacyRPCAccessPolicy()],
@@ -432,56 +431,6 @@ test('expose - refuses names that are not methods', () => {
   assert.throws(() => expose(endpoint as unknown as () => void), TypeError);
 });
 
-// -- expectedExceptions ----------------------------------------------------------------
-
-class InstanceNotFound extends Error {}
-class SpecificNotFound extends InstanceNotFound {}
-
-test('expectedExceptions - wraps listed errors (and subclasses) in ExpectedException, others unchanged', async () => {
-  const other = new TypeError('other');
-  const endpoint = {
-    sync: expectedExceptions(InstanceNotFound)((_c: Context, args: { sub?: boolean }) => {
-      throw args.sub === true ? new SpecificNotFound('sub') : new InstanceNotFound('gone');
-    }),
-    async: expectedExceptions(InstanceNotFound, RangeError)(async () => {
-      await Promise.resolve();
-      throw new RangeError('range');
-    }),
-    unexpected: expectedExceptions(InstanceNotFound)(() => {
-      throw other;
-    }),
-    fine: expectedExceptions(InstanceNotFound)(() => 'fine'),
-  };
-  const dispatcher = new RPCDispatcher([endpoint]);
-  for (const [method, args, cls] of [
-    ['sync', {}, InstanceNotFound],
-    ['sync', { sub: true }, SpecificNotFound],
-    ['async', {}, RangeError],
-  ] as const) {
-    await assert.rejects(
-      dispatcher.dispatch(request({ method, args })),
-      (err: unknown) => err instanceof ExpectedException && err.cause instanceof cls,
-    );
-  }
-  await assert.rejects(dispatcher.dispatch(request({ method: 'unexpected' })), (err) => err === other);
-  assert.equal(await dispatcher.dispatch(request({ method: 'fine' })), 'fine');
-});
-
-test('expectedExceptions - works as a decorator, keeps this, the name and the expose mark', async () => {
-  class Endpoint {
-    readonly prefix = 'p:';
-    @expectedExceptions(InstanceNotFound)
-    echo(_c: Context, args: { v: string }): string {
-      return this.prefix + args.v;
-    }
-  }
-  const exposedFirst = expectedExceptions(InstanceNotFound)(expose(() => 'x'));
-  assert.equal(Endpoint.prototype.echo.name, 'echo');
-  const dispatcher = new RPCDispatcher([new Endpoint(), { exposedFirst }]);
-  assert.equal(await dispatcher.dispatch(request({ method: 'echo', args: { v: 'a' } })), 'p:a');
-  assert.equal(new ExplicitRPCAccessPolicy().isAllowed({ exposedFirst }, 'exposedFirst'), true);
-});
-
 // -- serializer, arguments, ping ---------------------------------------------------------
 
 test('rpc dispatcher - the serializer restores context and each argument, and serialises the result', async () => {
@@ -507,7 +456,10 @@ test('rpc dispatcher - the serializer restores context and each argument, and se
     request({ method: 'foo', args: { a: 'a', b: 'b' } }, { user: 'bob' }),
   );
   assert.equal(result, 'sr');
-  assert.deepEqual(seen, [{ user: 'bob', restored: true }, { a: 'da', b: 'db' }]);
+  assert.deepEqual(seen, [
+    { user: 'bob', restored: true },
+    { a: 'da', b: 'db' },
+  ]);
 });
 
 test('rpc dispatcher - an argument named __proto__ stays an ordinary argument', async () => {
@@ -519,13 +471,14 @@ test('rpc dispatcher - an argument named __proto__ stays an ordinary argument', 
       },
     },
   ]);
-  const message = JSON.parse('{"method":"foo","args":{"__proto__":{"polluted":true},"x":1}}') as Record<
-    string,
-    unknown
-  >;
+  const message = JSON.parse(
+    '{"method":"foo","args":{"__proto__":{"polluted":true},"x":1}}',
+  ) as Record<string, unknown>;
   await dispatcher.dispatch(request(message));
   assert.equal(Object.getPrototypeOf(received), Object.prototype);
-  assert.deepEqual(Object.getOwnPropertyDescriptor(received, '__proto__')?.value, { polluted: true });
+  assert.deepEqual(Object.getOwnPropertyDescriptor(received, '__proto__')?.value, {
+    polluted: true,
+  });
   assert.equal((received as { polluted?: unknown }).polluted, undefined);
 });
 
@@ -540,7 +493,10 @@ test('rpc dispatcher - args that are not an object are refused before the method
 test('rpc dispatcher - ping answers pong when enabled, and only then', async () => {
   const enabled = new RPCDispatcher([], { pingEnabled: true });
   assert.equal(await enabled.dispatch(request({ method: 'oslo_rpc_server_ping' })), 'pong');
-  const explicit = new RPCDispatcher([], { pingEnabled: true, accessPolicy: ExplicitRPCAccessPolicy });
+  const explicit = new RPCDispatcher([], {
+    pingEnabled: true,
+    accessPolicy: ExplicitRPCAccessPolicy,
+  });
   assert.equal(await explicit.dispatch(request({ method: 'oslo_rpc_server_ping' })), 'pong');
   // Namespace none, version 1.0.
   await assert.rejects(

@@ -403,7 +403,12 @@ export class FakeVirtualHost {
    * the key. Returns how many queues got a copy (0: unroutable, as `basic.return`
    * reports for a mandatory publish). Throws for an undeclared exchange (404).
    */
-  publish(exchangeName: string, routingKey: string, body: string, options: PublishOptions = {}): number {
+  publish(
+    exchangeName: string,
+    routingKey: string,
+    body: string,
+    options: PublishOptions = {},
+  ): number {
     const expiresAt =
       options.expirationMs === undefined ? undefined : Date.now() + options.expirationMs;
     let targets: Iterable<FakeQueue>;

@@ -150,11 +150,16 @@ class FakeRpcMessage extends FakeIncomingMessage implements RpcIncomingMessage {
   }
 }
 
+/** A listener, as its driver tracks it (to release it on driver cleanup). */
+export interface Releasable {
+  cleanup(): Promise<void>;
+}
+
 /** What a listener needs from its driver. */
 export interface ListenerHost {
   readonly logger: Logger;
   /** Called once the listener is cleaned up. */
-  forget(listener: FakeListener<IncomingMessage>): void;
+  forget(listener: Releasable): void;
 }
 
 /**
@@ -285,16 +290,26 @@ export class FakeRpcListener extends FakeListener<RpcIncomingMessage> {
 /** A notification listener: `<topic>.<priority>` queues, or one pool queue. */
 export class FakeNotificationListener extends FakeListener<IncomingMessage> {
   readonly #declare: () => FakeQueue[];
+  readonly #release: () => void;
 
-  constructor(host: ListenerHost, maxUnsettled: number, declare: () => FakeQueue[]) {
+  constructor(
+    host: ListenerHost,
+    maxUnsettled: number,
+    declare: () => FakeQueue[],
+    release: () => void = () => undefined,
+  ) {
     super(host, maxUnsettled);
     this.#declare = declare;
+    this.#release = release;
   }
 
   protected declare(): FakeQueue[] {
     return this.#declare();
   }
 
+  protected override released(): void {
+    this.#release();
+  }
   protected incoming(
     delivery: Delivery,
     decoded: Record<string, unknown>,

@@ -245,7 +245,13 @@ export class ChannelSlot {
       return Promise.reject(new TypeError('publish() needs a connection with role "publish"'));
     }
     return new Promise<void>((resolve, reject) => {
-      const entry: InFlight = { request: req, returned: undefined, settled: false, resolve, reject };
+      const entry: InFlight = {
+        request: req,
+        returned: undefined,
+        settled: false,
+        resolve,
+        reject,
+      };
       const props: Options.Publish = {
         contentType: 'application/json',
         contentEncoding: 'utf-8',
@@ -266,7 +272,12 @@ export class ChannelSlot {
         );
       } catch (err) {
         // Thrown before the confirm callback was registered: nothing went out.
-        reject(this.open ? err : new ChannelLost({ cause: err }));
+        if (this.open && err instanceof Error && err.name !== 'IllegalOperationError') {
+          // Bad input (not a Buffer, headers too large): nothing went out either.
+          reject(new MessageDeliveryFailure(`Cannot publish: ${err.message}`, { cause: err }));
+        } else {
+          reject(new ChannelLost({ cause: err }));
+        }
         return;
       }
       this.#inFlight.add(entry);
@@ -311,7 +322,9 @@ export class ChannelSlot {
       // This publish is the one that got the channel closed: retrying can't help.
       entry.reject(new AmqpChannelError(errorText(this.error), 404, { cause: this.error }));
     } else {
-      entry.reject(new PublishConfirmLost(req.exchange, req.routingKey, { cause: this.closeReason }));
+      entry.reject(
+        new PublishConfirmLost(req.exchange, req.routingKey, { cause: this.closeReason }),
+      );
     }
   }
 

@@ -52,7 +52,12 @@ export class AmqpChannelError extends MessageDeliveryFailure {
  */
 export class ChannelLost extends Error {
   constructor(options?: MessagingErrorOptions) {
-    super('AMQP channel lost', options);
+    super(
+      options?.cause === undefined
+        ? 'AMQP channel lost'
+        : `AMQP channel lost: ${errorText(options.cause)}`,
+      options,
+    );
     this.name = 'ChannelLost';
   }
 }

@@ -82,5 +82,8 @@ export interface BackoffSettings {
  */
 export function backoffDelayMs(failedAttempts: number, settings: BackoffSettings): number {
   const steps = Math.max(0, failedAttempts - 1);
-  return Math.min(settings.retryIntervalMs + steps * settings.retryBackoffMs, settings.intervalMaxMs);
+  return Math.min(
+    settings.retryIntervalMs + steps * settings.retryBackoffMs,
+    settings.intervalMaxMs,
+  );
 }

@@ -41,6 +41,8 @@ export class OpGuard {
     if (signal === undefined && timeoutMs === undefined) return;
     this.#aborted = new Promise<never>((_resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
+      // The caller chose the reason (an AbortError by default): it is what they expect back.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       const onAbort = (): void => reject(signal?.reason);
       if (timeoutMs !== undefined) {
         timer = setTimeout(

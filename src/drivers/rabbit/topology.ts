@@ -53,11 +53,13 @@ export interface ExchangeSpec {
   readonly autoDelete: boolean;
 }
 
-/** A `queue.declare` (never exclusive: oslo declares none). */
+/** A `queue.declare`. */
 export interface QueueSpec {
   readonly name: string;
   readonly durable: boolean;
   readonly autoDelete: boolean;
+  /** Only our private tap queues; oslo declares no exclusive queue. */
+  readonly exclusive?: boolean | undefined;
   readonly arguments: Readonly<Record<string, unknown>>;
 }
 
@@ -193,6 +195,25 @@ export function replyConsumer(name: string, flags: TopologyFlags): ConsumerSpec 
  */
 export function notifierQueue(exchange: string, routingKey: string, flags: TopologyFlags): ConsumerSpec {
   return topicConsumer(exchange, routingKey, flags);
+}
+
+/**
+ * A tap (not an oslo object; the command-line tool's `listen`): a private queue,
+ * exclusive and auto-delete, bound like the notification queue, so the listener gets a
+ * copy of every notification and takes nothing from other consumers. Exclusive queues
+ * can't be quorum or mirrored, so no arguments.
+ */
+export function tapConsumer(
+  exchange: string,
+  routingKey: string,
+  queueName: string,
+  flags: TopologyFlags,
+): ConsumerSpec {
+  return {
+    exchange: topicExchange(exchange, flags),
+    queue: { name: queueName, durable: false, autoDelete: true, exclusive: true, arguments: {} },
+    binding: { queue: queueName, exchange, routingKey },
+  };
 }
 
 /** Consumer arguments (`basic.consume`), `{}` unless `enable_cancel_on_failover`. */

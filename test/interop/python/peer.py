@@ -479,14 +479,17 @@ def run_listener(a):
             pool=a.pool, batch_size=a.batch_size,
             batch_timeout=a.batch_timeout)
     else:
-        endpoints = [make_endpoint(
-            'all', priorities,
-            requeue_events=set(a.requeue_once_event),
-            raise_events=set(a.raise_once_event))]
+        endpoints = []
         if a.filter:
+            # First, so that once "all" has reported a message, "filtered"
+            # has already decided about it.
             rule = oslo_messaging.NotificationFilter(**json.loads(a.filter))
             endpoints.append(make_endpoint('filtered', priorities,
                                            filter_rule=rule))
+        endpoints.append(make_endpoint(
+            'all', priorities,
+            requeue_events=set(a.requeue_once_event),
+            raise_events=set(a.raise_once_event)))
         listener = oslo_messaging.get_notification_listener(
             transport, targets, endpoints, executor=a.executor,
             allow_requeue=a.allow_requeue, pool=a.pool)

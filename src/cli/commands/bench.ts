@@ -1,0 +1,304 @@
+/**
+ * `oslo-messaging bench`: oslo's simulator. Server and client roles run in separate
+ * shells (or machines), or `all` runs them in one process.
+ *
+ * @module
+ */
+import { hostname } from 'node:os';
+
+import {
+  runNotifyClient,
+  runRpcClient,
+  startNotifyServer,
+  startRpcServer,
+  type DriveOptions,
+  type ServerRole,
+} from '../bench/roles.js';
+import {
+  formatClientSummary,
+  formatServerSummary,
+  type ClientSummary,
+  type ServerSummary,
+} from '../bench/stats.js';
+import {
+  CliLogger,
+  closeTransport,
+  connectionSettings,
+  onInterrupt,
+  openNotificationTransport,
+  openRpcTransport,
+  unreachable,
+  withDeadline,
+  type ConnectionSettings,
+} from '../connection.js';
+import { ExitCode, UsageError } from '../errors.js';
+import {
+  choiceOpt,
+  CONNECTION_OPTIONS,
+  intOpt,
+  nameOpt,
+  numberOpt,
+  type CommandSpec,
+  type OptionValues,
+  type ParsedArgs,
+} from '../options.js';
+import type { Command } from './command.js';
+
+const ROLES = ['rpc-server', 'rpc-client', 'notify-server', 'notify-client', 'all'] as const;
+type Role = (typeof ROLES)[number];
+
+const DEFAULT_TOPIC = 'oslo_messaging_bench';
+const DEFAULT_MESSAGES = 1000;
+/** How long `all` waits for casts and notifications still in the queue after sending. */
+const DRAIN_TIMEOUT_MS = 60_000;
+
+const spec: CommandSpec = {
+  name: 'bench',
+  summary: "Benchmark RPC and notifications (oslo's simulator).",
+  description:
+    'Roles: rpc-server, rpc-client, notify-server, notify-client (run a server and its client\n' +
+    'in two shells), or all (servers and clients in this process). Clients send --messages\n' +
+    'or for --duration with --concurrency in flight; servers run until --messages arrived,\n' +
+    '--duration passed, or Ctrl-C. A progress bar is drawn on stderr when it is a terminal;\n' +
+    'a summary (messages/s, latency p50/p90/p99, errors) is printed at the end.\n' +
+    'Client latency is per request (until confirmed, or answered for calls); server latency\n' +
+    'is one-way, from the send time in each message (meaningful on one host).',
+  positionals: [{ name: 'ROLE', help: ROLES.join(' | '), required: true }],
+  options: {
+    ...CONNECTION_OPTIONS,
+    topic: { type: 'string', value: 'TOPIC', help: `topic (default ${DEFAULT_TOPIC})` },
+    exchange: { type: 'string', value: 'NAME', help: 'exchange (default: control_exchange)' },
+    server: {
+      type: 'string',
+      value: 'NAME',
+      help: 'rpc-server: its name (default the host name); rpc-client: send to it only',
+    },
+    messages: {
+      type: 'string',
+      value: 'N',
+      help: `messages to send, or to wait for (clients default ${DEFAULT_MESSAGES})`,
+    },
+    duration: { type: 'string', value: 'S', help: 'run for this many seconds instead' },
+    concurrency: { type: 'string', value: 'C', help: 'clients: messages in flight (default 1)' },
+    'payload-size': { type: 'string', value: 'BYTES', help: 'filler per message (default 1024)' },
+    mode: { type: 'string', value: 'MODE', help: 'RPC: call (default) or cast' },
+    timeout: { type: 'string', value: 'MS', help: 'RPC call timeout (default 60000)' },
+    kind: { type: 'string', value: 'KIND', help: 'all: rpc, notify or both (default both)' },
+    pool: { type: 'string', value: 'NAME', help: 'notify-server: listen in this pool' },
+    format: { type: 'string', value: 'FORMAT', help: 'text (default) or json' },
+  },
+  examples: [
+    'oslo-messaging bench rpc-server --url rabbit://guest:guest@127.0.0.1:5672/',
+    'oslo-messaging bench rpc-client --mode call --concurrency 16 --duration 10',
+    'oslo-messaging bench all --kind notify --messages 10000 --concurrency 64 --url fake://',
+  ],
+};
+
+interface BenchSettings {
+  readonly connection: ConnectionSettings;
+  readonly topic: string;
+  readonly exchange: string | undefined;
+  readonly server: string | undefined;
+  readonly messages: number | undefined;
+  readonly durationMs: number | undefined;
+  readonly concurrency: number;
+  readonly payloadSize: number;
+  readonly mode: 'call' | 'cast';
+  readonly timeoutMs: number;
+  readonly kind: 'rpc' | 'notify' | 'both';
+  readonly pool: string | undefined;
+  readonly format: 'text' | 'json';
+}
+
+function settingsOf(values: OptionValues): BenchSettings {
+  const duration = numberOpt(values, 'duration', { min: 0, exclusiveMin: true });
+  return {
+    connection: connectionSettings(values),
+    topic: nameOpt(values, 'topic') ?? DEFAULT_TOPIC,
+    exchange: nameOpt(values, 'exchange'),
+    server: nameOpt(values, 'server'),
+    messages: intOpt(values, 'messages', { min: 1 }),
+    durationMs: duration === undefined ? undefined : duration * 1000,
+    concurrency: intOpt(values, 'concurrency', { min: 1, max: 10_000 }) ?? 1,
+    payloadSize: intOpt(values, 'payload-size', { min: 0, max: 100 * 1024 * 1024 }) ?? 1024,
+    mode: choiceOpt(values, 'mode', ['call', 'cast'] as const) ?? 'call',
+    timeoutMs: intOpt(values, 'timeout', { min: 1 }) ?? 60_000,
+    kind: choiceOpt(values, 'kind', ['rpc', 'notify', 'both'] as const) ?? 'both',
+    pool: nameOpt(values, 'pool'),
+    format: choiceOpt(values, 'format', ['text', 'json'] as const) ?? 'text',
+  };
+}
+
+function driveOptions(s: BenchSettings, label: string, signal: AbortSignal): DriveOptions {
+  const bounded = s.messages !== undefined || s.durationMs !== undefined;
+  return {
+    messages: bounded ? s.messages : DEFAULT_MESSAGES,
+    durationMs: s.durationMs,
+    concurrency: s.concurrency,
+    payloadSize: s.payloadSize,
+    progressLabel: label,
+    signal,
+  };
+}
+
+type Report = ClientSummary | ServerSummary;
+
+function print(s: BenchSettings, reports: Report[]): void {
+  if (s.format === 'json') {
+    process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports)}\n`);
+    return;
+  }
+  for (const r of reports) {
+    process.stdout.write('sent' in r ? formatClientSummary(r) : formatServerSummary(r));
+  }
+}
+
+/** Start a server role within the connect deadline. */
+async function startServer(
+  s: BenchSettings,
+  logger: CliLogger,
+  kind: 'rpc' | 'notify',
+): Promise<{ role: ServerRole; close: () => Promise<void> }> {
+  const transport =
+    kind === 'rpc'
+      ? await openRpcTransport(s.connection, logger)
+      : await openNotificationTransport(s.connection, logger);
+  const starting =
+    kind === 'rpc'
+      ? startRpcServer(transport, {
+          topic: s.topic,
+          server: s.server ?? hostname(),
+          exchange: s.exchange,
+        })
+      : startNotifyServer(transport, { topic: s.topic, exchange: s.exchange }, s.pool);
+  try {
+    const role = await withDeadline(starting, s.connection.connectTimeoutMs, () =>
+      unreachable(transport, s.connection.connectTimeoutMs),
+    );
+    return {
+      role,
+      close: async () => {
+        await withDeadline(role.close(), 10_000, () => new Error('close timed out')).catch(
+          () => undefined,
+        );
+        await closeTransport(transport);
+      },
+    };
+  } catch (err) {
+    await closeTransport(transport);
+    throw err;
+  }
+}
+
+/** Run a client role; `rpc` uses the configured mode. */
+async function runClient(
+  s: BenchSettings,
+  logger: CliLogger,
+  kind: 'rpc' | 'notify',
+  signal: AbortSignal,
+  label: string,
+): Promise<ClientSummary> {
+  const options = driveOptions(s, label, signal);
+  if (kind === 'rpc') {
+    const transport = await openRpcTransport(s.connection, logger);
+    try {
+      const target = { topic: s.topic, server: s.server, exchange: s.exchange };
+      return await runRpcClient(transport, target, s.mode, s.timeoutMs, options);
+    } finally {
+      await closeTransport(transport);
+    }
+  }
+  const transport = await openNotificationTransport(s.connection, logger, s.exchange);
+  try {
+    return await runNotifyClient(transport, s.topic, logger, options);
+  } finally {
+    await closeTransport(transport);
+  }
+}
+
+async function serve(
+  s: BenchSettings,
+  logger: CliLogger,
+  kind: 'rpc' | 'notify',
+): Promise<Report[]> {
+  const interrupt = onInterrupt();
+  const server = await startServer(s, logger, kind);
+  logger.live = true;
+  const stop = new AbortController();
+  void interrupt.promise.then(() => stop.abort());
+  process.stderr.write(`${kind}-server: listening on topic ${s.topic}; Ctrl-C to stop\n`);
+  try {
+    const limit = s.durationMs ?? 2 ** 31 - 1;
+    await server.role.receiver.waitFor(s.messages ?? Infinity, limit, stop.signal);
+    return [server.role.receiver.summary(`${kind}-server`)];
+  } finally {
+    interrupt.dispose();
+    await server.close();
+  }
+}
+
+async function runAll(s: BenchSettings, logger: CliLogger): Promise<Report[]> {
+  const interrupt = onInterrupt();
+  const stop = new AbortController();
+  void interrupt.promise.then(() => stop.abort());
+  const reports: Report[] = [];
+  try {
+    for (const kind of s.kind === 'both' ? (['rpc', 'notify'] as const) : [s.kind]) {
+      if (stop.signal.aborted) break;
+      const server = await startServer(s, logger, kind);
+      logger.live = true;
+      try {
+        const client = await runClient(s, logger, kind, stop.signal, `${kind}`);
+        // Casts and notifications may still be queued when the last send is confirmed.
+        await server.role.receiver.waitFor(client.sent, DRAIN_TIMEOUT_MS, stop.signal);
+        reports.push(client, server.role.receiver.summary(`${kind}-server`));
+      } finally {
+        await server.close();
+      }
+    }
+    return reports;
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+async function run(args: ParsedArgs): Promise<ExitCode> {
+  const role = args.positionals[0] as Role;
+  if (!ROLES.includes(role)) {
+    throw new UsageError(`ROLE must be one of ${ROLES.join(', ')}, got '${role}'`);
+  }
+  const s = settingsOf(args.values);
+  const logger = new CliLogger(s.connection.debug);
+  let reports: Report[];
+  switch (role) {
+    case 'rpc-server':
+      reports = await serve(s, logger, 'rpc');
+      break;
+    case 'notify-server':
+      reports = await serve(s, logger, 'notify');
+      break;
+    case 'rpc-client':
+    case 'notify-client': {
+      const interrupt = onInterrupt();
+      const stop = new AbortController();
+      void interrupt.promise.then(() => stop.abort());
+      const kind = role === 'rpc-client' ? 'rpc' : 'notify';
+      try {
+        logger.live = true;
+        reports = [await runClient(s, logger, kind, stop.signal, role)];
+      } finally {
+        interrupt.dispose();
+      }
+      break;
+    }
+    case 'all':
+      reports = await runAll(s, logger);
+      break;
+  }
+  print(s, reports);
+  const failed = reports.some((r) => 'sent' in r && r.errors > 0);
+  return failed ? ExitCode.FAILURE : ExitCode.OK;
+}
+
+/** The `bench` subcommand. */
+export const benchCommand: Command = { spec, run };

@@ -1,0 +1,14 @@
+/**
+ * The shape of a subcommand.
+ *
+ * @module
+ */
+import type { ExitCode } from '../errors.js';
+import type { CommandSpec, ParsedArgs } from '../options.js';
+
+/** A subcommand: its option table (for parsing and `--help`) and what it does. */
+export interface Command {
+  readonly spec: CommandSpec;
+  /** Runs the command; resolves with the exit status, throws for a failure. */
+  run(args: ParsedArgs): Promise<ExitCode>;
+}
