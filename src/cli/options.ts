@@ -63,7 +63,7 @@ export const CONNECTION_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     type: 'string',
     multiple: true,
     value: 'PATH',
-    help: 'oslo-style INI file (nova.conf); repeatable, later files win',
+    help: 'oslo-style INI file (nova.conf); later files win',
   },
   'connect-timeout': {
     type: 'string',

@@ -118,7 +118,7 @@ export class ReplyWaiter {
         checkDuration('callMonitorTimeoutMs', callMonitorTimeoutMs);
       }
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     if (this.#pending.has(msgId)) {
       return Promise.reject(new Error(`a call with message ID ${msgId} is already waiting`));

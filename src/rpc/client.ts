@@ -52,8 +52,8 @@ export interface RPCClientOptions {
 
 /**
  * Overrides for {@link RPCClient.prepare}: target fields, and the client options. An
- * omitted field is inherited; `null` clears it (a cleared `timeout` falls back to
- * `rpc_response_timeout`, a cleared `versionCap` means no cap).
+ * omitted (or `undefined`) field is inherited; `null` clears it (a cleared `timeout`
+ * falls back to `rpc_response_timeout`, a cleared `versionCap` means no cap).
  */
 export type PrepareOptions = TargetOverrides & {
   [K in keyof RPCClientOptions as K extends 'serializer' ? never : K]?: RPCClientOptions[K] | null;
@@ -92,7 +92,10 @@ export type RpcMethodName<API> = {
   [K in keyof API & string]: API[K] extends (args: never) => unknown ? K : never;
 }[keyof API & string];
 
-/** The arguments after the method name: the keyword arguments (optional when the method takes none), then options. */
+/**
+ * The parameters after the method name: the keyword arguments (optional when the
+ * method's are, or when it takes none), then the options.
+ */
 export type RpcCallArgs<F, O> = F extends (...params: infer P) => unknown
   ? P extends []
     ? [args?: Record<string, never>, options?: O]
@@ -106,7 +109,8 @@ export type RpcCallArgs<F, O> = F extends (...params: infer P) => unknown
 /** What `call()` resolves with for a method of an RPC API interface. */
 export type RpcResult<F> = F extends (...params: never[]) => infer R ? Awaited<R> : unknown;
 
-interface ClientState {
+/** @internal What a client is made of; see {@link getRpcClient}. */
+export interface ClientState {
   readonly target: Target;
   readonly serializer: Serializer;
   readonly timeout: number | undefined;
@@ -116,13 +120,16 @@ interface ClientState {
   readonly transportOptions: Readonly<ClientTransportOptions>;
 }
 
+// setTimeout fires at once for longer delays (a signed 32-bit number of ms, ~24.8 days).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function checkDuration(option: string, value: number | undefined): void {
   if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ConfigurationError(`${option} must be a number of ms >= 0, got ${String(value)}`, {
-      option,
-      value,
-    });
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
+    throw new ConfigurationError(
+      `${option} must be a number of ms from 0 to ${MAX_TIMER_MS}, got ${String(value)}`,
+      { option, value },
+    );
   }
 }
 
@@ -211,8 +218,8 @@ export class RPCClient<API extends object = UntypedRpcApi, C = Context> {
   }
 
   /**
-   * A client with some target fields or options replaced. An omitted field is
-   * inherited; `null` clears it.
+   * A client with some target fields or options replaced. An omitted (or `undefined`)
+   * field is inherited; `null` clears it.
    *
    * @throws InvalidRPCVersion for a malformed `version` or `versionCap`
    * @throws ConfigurationError for a negative duration or a bad `retry`
@@ -223,7 +230,8 @@ export class RPCClient<API extends object = UntypedRpcApi, C = Context> {
    * ```
    */
   prepare(overrides: PrepareOptions = {}): RPCClient<API, C> {
-    const has = (key: keyof PrepareOptions): boolean => key in overrides;
+    // `undefined` counts as omitted, so spreading optional values never clears a field.
+    const has = (key: keyof PrepareOptions): boolean => overrides[key] !== undefined;
     const targetOverrides: TargetOverrides = {};
     for (const key of TARGET_KEYS) {
       if (has(key)) (targetOverrides as Record<string, unknown>)[key] = overrides[key];

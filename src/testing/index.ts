@@ -28,14 +28,8 @@ import { randomUUID } from 'node:crypto';
 
 import { Config, type ConfigInput, type ConfigObject } from '../config.js';
 import { DEFAULT_VHOST, fakeVirtualHost, vhostName } from '../drivers/fake/broker.js';
-import {
-  NotificationTransport,
-  RPCTransport,
-  Transport,
-  getNotificationTransport,
-  getRpcTransport,
-  type TransportOptions,
-} from '../transport.js';
+import type { NotificationTransport, RPCTransport, Transport } from '../transport.js';
+import { getNotificationTransport, getRpcTransport, type TransportOptions } from '../transport.js';
 import { TransportURL } from '../transport-url.js';
 
 /** Options of {@link createFakeTransport} and {@link createFakeNotificationTransport}. */

@@ -84,10 +84,10 @@ test('executor - a task that rejects or throws synchronously does not stop the o
     ran.push('a');
     throw new Error('async failure');
   });
-  executor.submit((() => {
+  executor.submit(() => {
     ran.push('b');
     throw new Error('sync failure');
-  }) as () => Promise<void>);
+  });
   executor.submit(async () => void ran.push('c'));
   await executor.onIdle();
   assert.deepEqual(ran, ['a', 'b', 'c']);

@@ -30,7 +30,11 @@ function recordingLogger(): { logger: Logger; lines: string[] } {
   };
 }
 
-async function fakeDriver(t: TestContext, url: string, logger: Logger = silentLogger): Promise<Driver> {
+async function fakeDriver(
+  t: TestContext,
+  url: string,
+  logger: Logger = silentLogger,
+): Promise<Driver> {
   const transport = getTransport({}, { url, logger });
   t.after(() => transport.cleanup());
   return transport._driver();
@@ -64,15 +68,22 @@ test('fake driver - two fake:// transports in one process share a broker', async
   const server = await fakeDriver(t, 'fake://');
   const client = await fakeDriver(t, 'fake://');
   const name = topic();
-  const listener = await server.listen(new Target({ topic: name, server: 's' }), { maxUnsettled: 4 });
+  const listener = await server.listen(new Target({ topic: name, server: 's' }), {
+    maxUnsettled: 4,
+  });
   t.after(() => listener.cleanup());
   await listener.start((m) => {
     void m.acknowledge().then(() => m.reply({ result: 'hello' }));
   });
-  const result = await client.send(new Target({ topic: name }), {}, { method: 'hi', args: {} }, {
-    waitForReply: true,
-    timeoutMs: 2000,
-  });
+  const result = await client.send(
+    new Target({ topic: name }),
+    {},
+    { method: 'hi', args: {} },
+    {
+      waitForReply: true,
+      timeoutMs: 2000,
+    },
+  );
   assert.equal(result, 'hello');
 });
 
@@ -81,12 +92,31 @@ test('fake driver - fake:// and fake:/// are the same virtual host; fake:///othe
   const plain = await fakeDriver(t, 'fake://');
   const slash = await fakeDriver(t, 'fake:///');
   const other = await fakeDriver(t, `fake:///other-${randomUUID()}`);
-  const onPlain = await collect(plain.listenForNotifications([{ target: new Target({ topic: name }), priority: 'info' }], undefined, { maxUnsettled: 8 }));
-  const onOther = await collect(other.listenForNotifications([{ target: new Target({ topic: name }), priority: 'info' }], undefined, { maxUnsettled: 8 }));
+  const onPlain = await collect(
+    plain.listenForNotifications(
+      [{ target: new Target({ topic: name }), priority: 'info' }],
+      undefined,
+      { maxUnsettled: 8 },
+    ),
+  );
+  const onOther = await collect(
+    other.listenForNotifications(
+      [{ target: new Target({ topic: name }), priority: 'info' }],
+      undefined,
+      { maxUnsettled: 8 },
+    ),
+  );
   await slash.sendNotification(
     new Target({ topic: name }),
     {},
-    { message_id: randomUUID(), publisher_id: 'p', event_type: 'e', priority: 'INFO', payload: 1, timestamp: '2026-01-01 00:00:00' },
+    {
+      message_id: randomUUID(),
+      publisher_id: 'p',
+      event_type: 'e',
+      priority: 'INFO',
+      payload: 1,
+      timestamp: '2026-01-01 00:00:00',
+    },
     2,
     undefined,
   );
@@ -99,7 +129,9 @@ test('fake driver - a server sees exactly what JSON carries (dates, maps, undefi
   const url = `fake:///json-${randomUUID()}`;
   const driver = await fakeDriver(t, url);
   const name = topic();
-  const inbox = await collect(driver.listen(new Target({ topic: name, server: 's' }), { maxUnsettled: 4 }));
+  const inbox = await collect(
+    driver.listen(new Target({ topic: name, server: 's' }), { maxUnsettled: 4 }),
+  );
   await driver.send(
     new Target({ topic: name }),
     { when: new Date(Date.UTC(2024, 4, 6, 7, 8, 9, 123)) },
@@ -131,39 +163,77 @@ test('fake driver - requests are queued as oslo 2.0 envelopes, byte for byte as 
   const driver = await fakeDriver(t, url);
   const name = topic();
   // A stopped server leaves its topic queue behind, as on RabbitMQ.
-  const listener = await driver.listen(new Target({ topic: name, server: 's' }), { maxUnsettled: 1 });
+  const listener = await driver.listen(new Target({ topic: name, server: 's' }), {
+    maxUnsettled: 1,
+  });
   await listener.start(() => undefined);
   await listener.stop();
   await listener.cleanup();
-  await driver.send(new Target({ topic: name }), { user_id: 'u' }, { method: 'm', args: { name: 'café' } }, {
-    waitForReply: false,
-  });
+  await driver.send(
+    new Target({ topic: name }),
+    { user_id: 'u' },
+    { method: 'm', args: { name: 'café' } },
+    {
+      waitForReply: false,
+    },
+  );
   const queue = fakeVirtualHost(vhostOf(url)).queue(name);
   assert.equal(queue?.messageCount, 1);
   const vhost = fakeVirtualHost(vhostOf(url));
   assert.ok(vhost.queue(name) !== undefined, 'the topic queue outlives its server');
-  assert.equal(vhost.queueNames().filter((q) => q.startsWith(`${name}_fanout_`)).length, 0, 'the fanout queue was deleted');
+  assert.equal(
+    vhost.queueNames().filter((q) => q.startsWith(`${name}_fanout_`)).length,
+    0,
+    'the fanout queue was deleted',
+  );
 });
 
 test('fake driver - notifications v1 are bare JSON, v2 are enveloped', async (t) => {
   const url = `fake:///notif-bytes-${randomUUID()}`;
   const driver = await fakeDriver(t, url);
   const name = topic();
-  const base = { publisher_id: 'p', event_type: 'e', priority: 'INFO', payload: { x: 'é' }, timestamp: '2026-01-01 00:00:00' };
-  await driver.sendNotification(new Target({ topic: name }), { user_id: 'u' }, { message_id: 'm1', ...base }, 1, undefined);
-  await driver.sendNotification(new Target({ topic: name }), { user_id: 'u' }, { message_id: 'm2', ...base }, 2, undefined);
+  const base = {
+    publisher_id: 'p',
+    event_type: 'e',
+    priority: 'INFO',
+    payload: { x: 'é' },
+    timestamp: '2026-01-01 00:00:00',
+  };
+  await driver.sendNotification(
+    new Target({ topic: name }),
+    { user_id: 'u' },
+    { message_id: 'm1', ...base },
+    1,
+    undefined,
+  );
+  await driver.sendNotification(
+    new Target({ topic: name }),
+    { user_id: 'u' },
+    { message_id: 'm2', ...base },
+    2,
+    undefined,
+  );
   const queue = fakeVirtualHost(vhostOf(url)).queue(`${name}.info`);
   assert.equal(queue?.messageCount, 2);
   const bodies: string[] = [];
-  const consumer = queue!.consume(new (await import('../../src/drivers/fake/broker.js')).CreditPool(8), (d) => {
-    bodies.push(d.message.body);
-    d.ack();
-  });
+  const consumer = queue.consume(
+    new (await import('../../src/drivers/fake/broker.js')).CreditPool(8),
+    (d) => {
+      bodies.push(d.message.body);
+      d.ack();
+    },
+  );
   await until(() => bodies.length === 2);
   consumer.close();
-  assert.match(bodies[0]!, /^\{"message_id": "m1", "publisher_id": "p", .*"_unique_id": "[0-9a-f]{32}", "_context_user_id": "u"\}$/);
+  assert.match(
+    bodies[0]!,
+    /^\{"message_id": "m1", "publisher_id": "p", .*"_unique_id": "[0-9a-f]{32}", "_context_user_id": "u"\}$/,
+  );
   assert.ok(bodies[0]!.includes('"payload": {"x": "\\u00e9"}'));
-  assert.match(bodies[1]!, /^\{"oslo.version": "2.0", "oslo.message": "\{\\"message_id\\": \\"m2\\"/);
+  assert.match(
+    bodies[1]!,
+    /^\{"oslo.version": "2.0", "oslo.message": "\{\\"message_id\\": \\"m2\\"/,
+  );
 });
 
 test('fake driver - an undecodable message is logged and rejected, never delivered', async (t) => {
@@ -171,7 +241,14 @@ test('fake driver - an undecodable message is logged and rejected, never deliver
   const { logger, lines } = recordingLogger();
   const driver = await fakeDriver(t, url, logger);
   const name = topic();
-  const inbox = await collect(driver.listenForNotifications([{ target: new Target({ topic: name }), priority: 'info' }], undefined, { maxUnsettled: 8 }), (m) => void m.acknowledge());
+  const inbox = await collect(
+    driver.listenForNotifications(
+      [{ target: new Target({ topic: name }), priority: 'info' }],
+      undefined,
+      { maxUnsettled: 8 },
+    ),
+    (m) => void m.acknowledge(),
+  );
   const vhost = fakeVirtualHost(vhostOf(url));
   vhost.publish('openstack', `${name}.info`, 'not json');
   vhost.publish('openstack', `${name}.info`, '{"oslo.version": "2.1", "oslo.message": "{}"}');
@@ -188,12 +265,19 @@ test('fake driver - an RPC listener drops a duplicate _unique_id without dispatc
   const url = `fake:///dup-${randomUUID()}`;
   const driver = await fakeDriver(t, url);
   const name = topic();
-  const inbox = await collect<RpcIncomingMessage>(driver.listen(new Target({ topic: name, server: 's' }), { maxUnsettled: 8 }), (m) => void m.acknowledge());
+  const inbox = await collect<RpcIncomingMessage>(
+    driver.listen(new Target({ topic: name, server: 's' }), { maxUnsettled: 8 }),
+    (m) => void m.acknowledge(),
+  );
   const body = encodeEnvelope({ method: 'm', args: {}, _unique_id: 'a'.repeat(32) });
   const vhost = fakeVirtualHost(vhostOf(url));
   vhost.publish('openstack', name, body);
   vhost.publish('openstack', name, body);
-  vhost.publish('openstack', name, encodeEnvelope({ method: 'm', args: {}, _unique_id: 'b'.repeat(32) }));
+  vhost.publish(
+    'openstack',
+    name,
+    encodeEnvelope({ method: 'm', args: {}, _unique_id: 'b'.repeat(32) }),
+  );
   await until(() => inbox.length === 2);
   await sleep(20);
   assert.equal(inbox.length, 2);
@@ -206,7 +290,11 @@ test('fake driver - a notification listener records _unique_id at ack: a requeue
   const name = topic();
   let requeued = false;
   const inbox = await collect(
-    driver.listenForNotifications([{ target: new Target({ topic: name }), priority: 'info' }], undefined, { maxUnsettled: 8 }),
+    driver.listenForNotifications(
+      [{ target: new Target({ topic: name }), priority: 'info' }],
+      undefined,
+      { maxUnsettled: 8 },
+    ),
     (m) => {
       if (!requeued) {
         requeued = true;
@@ -229,8 +317,15 @@ test('fake driver - a notification listener records _unique_id at ack: a requeue
 test('fake driver - delivery is never synchronous with send', async (t) => {
   const driver = await fakeDriver(t, `fake:///async-${randomUUID()}`);
   const name = topic();
-  const inbox = await collect(driver.listen(new Target({ topic: name, server: 's' }), { maxUnsettled: 8 }));
-  await driver.send(new Target({ topic: name }), {}, { method: 'm', args: {} }, { waitForReply: false });
+  const inbox = await collect(
+    driver.listen(new Target({ topic: name, server: 's' }), { maxUnsettled: 8 }),
+  );
+  await driver.send(
+    new Target({ topic: name }),
+    {},
+    { method: 'm', args: {} },
+    { waitForReply: false },
+  );
   assert.equal(inbox.length, 0);
   await until(() => inbox.length === 1);
 });
@@ -241,10 +336,21 @@ test('fake driver - competing consumers are served round-robin', async (t) => {
   const b = await fakeDriver(t, url);
   const name = topic();
   const ack = (m: RpcIncomingMessage): void => void m.acknowledge();
-  const onA = await collect<RpcIncomingMessage>(a.listen(new Target({ topic: name, server: 'a' }), { maxUnsettled: 8 }), ack);
-  const onB = await collect<RpcIncomingMessage>(b.listen(new Target({ topic: name, server: 'b' }), { maxUnsettled: 8 }), ack);
+  const onA = await collect<RpcIncomingMessage>(
+    a.listen(new Target({ topic: name, server: 'a' }), { maxUnsettled: 8 }),
+    ack,
+  );
+  const onB = await collect<RpcIncomingMessage>(
+    b.listen(new Target({ topic: name, server: 'b' }), { maxUnsettled: 8 }),
+    ack,
+  );
   for (let i = 0; i < 6; i++) {
-    await a.send(new Target({ topic: name }), {}, { method: 'm', args: { i } }, { waitForReply: false });
+    await a.send(
+      new Target({ topic: name }),
+      {},
+      { method: 'm', args: { i } },
+      { waitForReply: false },
+    );
   }
   await until(() => onA.length + onB.length === 6);
   assert.equal(onA.length, 3);
@@ -259,35 +365,60 @@ test('fake driver - a call request expires with the call when no server takes it
   vhost.declareExchange('openstack', 'topic');
   vhost.bindQueue(vhost.declareQueue(name), 'openstack', name);
   await driver
-    .send(new Target({ topic: name }), {}, { method: 'm', args: {} }, { waitForReply: true, timeoutMs: 30 })
+    .send(
+      new Target({ topic: name }),
+      {},
+      { method: 'm', args: {} },
+      { waitForReply: true, timeoutMs: 30 },
+    )
     .catch(() => undefined);
   assert.equal(vhost.queue(name)?.messageCount, 0, 'expired requests are dropped');
 });
 
 test('fake driver - after cleanup() sends reject and no timer or immediate is left running', async (t) => {
   const url = `fake:///cleanup-${randomUUID()}`;
-  const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
+  const before = process
+    .getActiveResourcesInfo()
+    .filter((r) => r === 'Timeout' || r === 'Immediate').length;
   const transport = getTransport({}, { url, logger: silentLogger });
   const driver = await transport._driver();
   const name = topic();
-  const listener = await driver.listen(new Target({ topic: name, server: 's' }), { maxUnsettled: 2 });
-  await listener.start(() => undefined);
-  const pending = driver.send(new Target({ topic: name }), {}, { method: 'm', args: {} }, {
-    waitForReply: true,
-    timeoutMs: 60_000,
-    callMonitorTimeoutMs: 30_000,
+  const listener = await driver.listen(new Target({ topic: name, server: 's' }), {
+    maxUnsettled: 2,
   });
+  await listener.start(() => undefined);
+  const pending = driver.send(
+    new Target({ topic: name }),
+    {},
+    { method: 'm', args: {} },
+    {
+      waitForReply: true,
+      timeoutMs: 60_000,
+      callMonitorTimeoutMs: 30_000,
+    },
+  );
   await sleep(10);
   await transport.cleanup();
   await assert.rejects(pending, /cleaned up/);
   await assert.rejects(
-    driver.send(new Target({ topic: name }), {}, { method: 'm', args: {} }, { waitForReply: false }),
+    driver.send(
+      new Target({ topic: name }),
+      {},
+      { method: 'm', args: {} },
+      { waitForReply: false },
+    ),
     MessageDeliveryFailure,
   );
-  const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
+  const after = process
+    .getActiveResourcesInfo()
+    .filter((r) => r === 'Timeout' || r === 'Immediate').length;
   assert.equal(after, before);
   const vhost = fakeVirtualHost(vhostOf(url));
-  assert.deepEqual(vhost.queueNames().filter((q) => q.startsWith('reply_')), [], 'the reply queue is gone');
+  assert.deepEqual(
+    vhost.queueNames().filter((q) => q.startsWith('reply_')),
+    [],
+    'the reply queue is gone',
+  );
   t.diagnostic('ok');
 });
 
@@ -298,7 +429,11 @@ test('fake driver - a listener requeue puts the message back at the head', async
   const order: unknown[] = [];
   let requeuedOnce = false;
   await collect(
-    driver.listenForNotifications([{ target: new Target({ topic: name }), priority: 'info' }], undefined, { maxUnsettled: 1 }),
+    driver.listenForNotifications(
+      [{ target: new Target({ topic: name }), priority: 'info' }],
+      undefined,
+      { maxUnsettled: 1 },
+    ),
     (m) => {
       order.push(m.message['payload']);
       if (m.message['payload'] === 1 && !requeuedOnce) {
@@ -313,7 +448,14 @@ test('fake driver - a listener requeue puts the message back at the head', async
     await driver.sendNotification(
       new Target({ topic: name }),
       {},
-      { message_id: randomUUID(), publisher_id: 'p', event_type: 'e', priority: 'INFO', payload, timestamp: '2026-01-01 00:00:00' },
+      {
+        message_id: randomUUID(),
+        publisher_id: 'p',
+        event_type: 'e',
+        priority: 'INFO',
+        payload,
+        timestamp: '2026-01-01 00:00:00',
+      },
       2,
       undefined,
     );

@@ -119,7 +119,7 @@ test('ReplyWaiter - a reply without ending counts as not final: the call times o
   await assert.rejects(pending, MessagingTimeout);
 });
 
-test('ReplyWaiter - the overall timeout rejects with oslo\'s MessagingTimeout message', async () => {
+test("ReplyWaiter - the overall timeout rejects with oslo's MessagingTimeout message", async () => {
   const { waiter } = makeWaiter();
   await assert.rejects(waiter.waitFor('abc123', { timeoutMs: 20 }), {
     name: 'MessagingTimeout',
@@ -187,7 +187,7 @@ test('ReplyWaiter - a non-null result with ending false does not restart the cal
   await feed;
 });
 
-test('ReplyWaiter - abort rejects with the signal\'s reason and drops the call', async () => {
+test("ReplyWaiter - abort rejects with the signal's reason and drops the call", async () => {
   const { waiter } = makeWaiter();
   const controller = new AbortController();
   const pending = waiter.waitFor('m1', { timeoutMs: 5000, signal: controller.signal });
@@ -211,10 +211,7 @@ test('ReplyWaiter - every way a wait ends clears its timers and abort listener',
   const { waiter } = makeWaiter();
   const baseline = timeoutCount();
   const endings: [string, (msgId: string, controller: AbortController) => void][] = [
-    [
-      'reply',
-      (id) => waiter.deliver(reply(id, { result: 1, failure: null, ending: true })),
-    ],
+    ['reply', (id) => waiter.deliver(reply(id, { result: 1, failure: null, ending: true }))],
     [
       'failure',
       (id) => waiter.deliver(reply(id, { result: null, failure: FAILURE, ending: true })),
@@ -235,7 +232,11 @@ test('ReplyWaiter - every way a wait ends clears its timers and abort listener',
     end(name, controller);
     await pending.catch(() => undefined);
     assert.equal(timeoutCount(), baseline, `${name}: timers cleared`);
-    assert.equal(getEventListeners(controller.signal, 'abort').length, 0, `${name}: listener removed`);
+    assert.equal(
+      getEventListeners(controller.signal, 'abort').length,
+      0,
+      `${name}: listener removed`,
+    );
   }
   const controller = new AbortController();
   await waiter
@@ -305,7 +306,7 @@ test('ReplyWaiter - rejects a second wait for the same msg_id and bad durations'
   assert.equal(waiter.size, 0);
 });
 
-test('callMonitorTimeoutFromWire - reads _timeout as oslo\'s dispatcher does', () => {
+test("callMonitorTimeoutFromWire - reads _timeout as oslo's dispatcher does", () => {
   const cases: [unknown, number | undefined][] = [
     [null, undefined],
     [undefined, undefined],

@@ -316,7 +316,11 @@ test('rpc client - prepare() returns a new client with overrides; the original i
   assert.equal(base.versionCap, '1.5');
   assert.equal(base.callMonitorTimeout, 4000);
   assert.deepEqual(base.transportOptions, { atLeastOnce: true });
-  // Nothing given: everything inherited.
+  // Nothing given, or undefined: everything inherited.
+  const kept = base.prepare({ timeout: undefined, server: undefined, versionCap: undefined });
+  assert.equal(kept.timeout, 5000);
+  assert.equal(kept.versionCap, '1.5');
+  assert.ok(kept.target.equals(base.target));
   const same = base.prepare();
   assert.ok(same.target.equals(base.target));
   assert.equal(same.timeout, 5000);

@@ -129,11 +129,14 @@ function gate(): { wait: () => Promise<void>; open: () => void } {
 test('server - an unknown executor fails at construction with ExecutorLoadFailure', (t) => {
   const transport = createFakeNotificationTransport({ logger: silentLogger });
   t.after(() => transport.cleanup());
-  assert.throws(() => new TestServer(transport, 't', undefined, 'greenlet'), (err: unknown) => {
-    assert.ok(err instanceof ExecutorLoadFailure);
-    assert.equal(err.executor, 'greenlet');
-    return true;
-  });
+  assert.throws(
+    () => new TestServer(transport, 't', undefined, 'greenlet'),
+    (err: unknown) => {
+      assert.ok(err instanceof ExecutorLoadFailure);
+      assert.equal(err.executor, 'greenlet');
+      return true;
+    },
+  );
 });
 
 test('server - start() twice starts once, concurrently or in sequence', async (t) => {
