@@ -80,6 +80,7 @@ export {
 } from './notify/index.js';
 
 export type { TransportOptions } from './transport.js';
+export type { Context as RequestContext } from './drivers/driver.js';
 export type { TransportHost, EffectiveHost, TransportURLFields } from './transport-url.js';
 export type {
   ConfigInput,

@@ -109,9 +109,15 @@ export interface RpcIncomingMessage extends IncomingMessage {
   /**
    * Send the final reply (`ending: true`). Resolves once the broker accepted it.
    * A no-op for casts. Never rejects for a caller that went away: that is logged.
+   * Rejects with `TypeError`, having sent nothing, when the result can't be encoded
+   * as JSON; the server may then send a failure reply instead.
    */
   reply(reply: RpcReply): Promise<void>;
-  /** Send a keep-alive (`ending: false`, null result) for call-monitor. */
+  /**
+   * Send a keep-alive (`ending: false`, null result) for call-monitor. A no-op for
+   * casts. Rejects with `MessageDeliveryFailure` when the caller's reply queue is gone,
+   * so the server's watchdog can stop (as oslo's does).
+   */
   heartbeat(): Promise<void>;
 }
 

@@ -61,10 +61,11 @@ function pyTruthy(value: unknown): boolean {
   return true;
 }
 
-function checkDuration(name: string, value: number): void {
-  if (!Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
-    throw new RangeError(`${name} must be a number of ms from 0 to ${MAX_TIMER_MS}, got ${value}`);
+function durationError(name: string, value: number | undefined): RangeError | undefined {
+  if (value === undefined || (Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS)) {
+    return undefined;
   }
+  return new RangeError(`${name} must be a number of ms from 0 to ${MAX_TIMER_MS}, got ${value}`);
 }
 
 /**
@@ -112,14 +113,10 @@ export class ReplyWaiter {
    */
   waitFor(msgId: string, options: ReplyWaitOptions): Promise<unknown> {
     const { timeoutMs, callMonitorTimeoutMs, signal } = options;
-    try {
-      checkDuration('timeoutMs', timeoutMs);
-      if (callMonitorTimeoutMs !== undefined) {
-        checkDuration('callMonitorTimeoutMs', callMonitorTimeoutMs);
-      }
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const invalid =
+      durationError('timeoutMs', timeoutMs) ??
+      durationError('callMonitorTimeoutMs', callMonitorTimeoutMs);
+    if (invalid !== undefined) return Promise.reject(invalid);
     if (this.#pending.has(msgId)) {
       return Promise.reject(new Error(`a call with message ID ${msgId} is already waiting`));
     }

@@ -151,11 +151,14 @@ export class RPCDispatcher {
     if (typeof rawVersion !== 'string') {
       throw new UnsupportedVersion(JSON.stringify(rawVersion), method);
     }
-    const namespace = typeof rawNamespace === 'string' ? rawNamespace : null;
+    // A missing namespace and `null` are the same (spec §4.2); anything else must match.
+    const namespace = rawNamespace ?? null;
 
     let foundCompatible = false;
     for (const { endpoint, namespaces, version } of this.#endpoints) {
-      if (!namespaces.has(namespace) || !isCompatible(version, rawVersion)) continue;
+      if (!namespaces.has(namespace as string | null) || !isCompatible(version, rawVersion)) {
+        continue;
+      }
       const fn = findEndpointMethod(endpoint, method);
       if (fn !== undefined && this.accessPolicy.isAllowed(endpoint, method)) {
         return this.#invoke(endpoint, fn, incoming, method);

@@ -93,9 +93,13 @@ export class RPCServer extends MessageHandlingServer<RpcIncomingMessage> {
     let reply: RpcReply;
     try {
       const result = await this.dispatcher.dispatch(message);
+      // oslo replies `null` for a method that returns nothing (JSON has no undefined).
       reply = { result: result === undefined ? null : result };
     } catch (err) {
-      reply = { failure: this.#failure(err, method) };
+      this.#logFailure(err, method);
+      // A cast's failure is only logged: nobody waits for it.
+      if (message.msgId === undefined) return;
+      reply = { failure: serializeRemoteError(err) };
     }
     if (message.msgId === undefined) return;
 
@@ -114,18 +118,19 @@ export class RPCServer extends MessageHandlingServer<RpcIncomingMessage> {
     }
   }
 
-  /** Log a dispatch error as oslo does and serialise what the caller should see. */
-  #failure(err: unknown, method: unknown): string {
+  /**
+   * Log a dispatch error as oslo does: expected exceptions and missing
+   * `*_ignore_errors` methods at debug level, everything else as an error. (An
+   * `ExpectedException` is serialised as its cause, the original error.)
+   */
+  #logFailure(err: unknown, method: unknown): void {
     if (err instanceof ExpectedException) {
       this.logger.debug('Expected exception during message handling (%s)', err.cause);
-      return serializeRemoteError(err.cause);
-    }
-    if (err instanceof NoSuchMethod && err.method.endsWith('_ignore_errors')) {
+    } else if (err instanceof NoSuchMethod && err.method.endsWith('_ignore_errors')) {
       this.logger.debug('Method %s not found', err.method);
     } else {
       this.logger.error('Exception during message handling of %s: %s', method, err);
     }
-    return serializeRemoteError(err);
   }
 }
 

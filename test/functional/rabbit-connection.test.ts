@@ -7,6 +7,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
@@ -48,7 +53,11 @@ function recordingLogger(): Logger & { lines: string[] } {
   return { lines, debug: put('DEBUG'), info: put('INFO'), warn: put('WARN'), error: put('ERROR') };
 }
 
-/** A connection with fast back-off, closed after the test. */
+/**
+ * A connection with fast back-off. After the test, every connection made here is closed
+ * first, then the names given to {@link cleanup} are deleted (so no consumer of ours sees
+ * its queue vanish).
+ */
 function connection(t: TestContext, options: Partial<ConnectionOptions> = {}): RabbitConnection {
   const conn = new RabbitConnection({
     hosts: [BROKER],
@@ -62,26 +71,59 @@ function connection(t: TestContext, options: Partial<ConnectionOptions> = {}): R
     logger: recordingLogger(),
     ...options,
   });
-  t.after(() => conn.close());
+  teardown(t).connections.push(conn);
   return conn;
 }
 
-/** Deletes the given queues and exchanges after the test, on a connection of its own. */
+/** Deletes these queues and exchanges after the test (after its connections closed). */
 function cleanup(t: TestContext, names: { queues?: string[]; exchanges?: string[] }): void {
-  t.after(async () => {
-    const admin = new RabbitConnection({
-      hosts: [BROKER],
-      role: 'consume',
-      connectionName: uniq('cleanup_'),
-      logger: recordingLogger(),
+  const todo = teardown(t);
+  todo.queues.push(...(names.queues ?? []));
+  todo.exchanges.push(...(names.exchanges ?? []));
+}
+
+interface Teardown {
+  connections: RabbitConnection[];
+  queues: string[];
+  exchanges: string[];
+}
+const teardowns = new WeakMap<TestContext, Teardown>();
+
+function teardown(t: TestContext): Teardown {
+  let todo = teardowns.get(t);
+  if (todo === undefined) {
+    const registered: Teardown = { connections: [], queues: [], exchanges: [] };
+    todo = registered;
+    teardowns.set(t, registered);
+    t.after(async () => {
+      await Promise.all(registered.connections.map((c) => c.close()));
+      if (registered.queues.length + registered.exchanges.length === 0) return;
+      const admin = new RabbitConnection({
+        hosts: [BROKER],
+        role: 'consume',
+        connectionName: uniq('cleanup_'),
+        logger: recordingLogger(),
+      });
+      try {
+        for (const q of registered.queues) await admin.deleteQueue(q, { timeoutMs: 5000 });
+        for (const x of registered.exchanges) await admin.deleteExchange(x, { timeoutMs: 5000 });
+      } finally {
+        await admin.close();
+      }
     });
-    try {
-      for (const q of names.queues ?? []) await admin.deleteQueue(q, { timeoutMs: 5000 });
-      for (const x of names.exchanges ?? []) await admin.deleteExchange(x, { timeoutMs: 5000 });
-    } finally {
-      await admin.close();
-    }
-  });
+  }
+  return todo;
+}
+
+/** Resolves with the event's arguments; rejects after `ms` (never unhandled). */
+function nextEvent(
+  conn: RabbitConnection,
+  event: 'reconnected' | 'disconnected' | 'connected' | 'closed',
+  ms = 10000,
+): Promise<unknown[]> {
+  const promise = once(conn, event, { signal: AbortSignal.timeout(ms) });
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** Deliveries collected in order; `next()` waits for the next one. */
@@ -123,18 +165,18 @@ async function forceClose(connectionName: string): Promise<number> {
     'list_connections',
     'pid',
     'client_properties',
-    '--formatter',
-    'json',
-    '-q',
+    '--quiet',
+    '--no-table-headers',
   ]);
-  const rows = JSON.parse(stdout) as Array<{ pid: string; client_properties: unknown[][] }>;
-  const ours = rows.filter((row) =>
-    row.client_properties.some((p) => p[0] === 'connection_name' && p[2] === connectionName),
-  );
-  for (const row of ours) {
-    await run('rabbitmqctl', ['close_connection', row.pid, 'omts test: forced close']);
+  const marker = `{"connection_name",${JSON.stringify(connectionName)}}`;
+  const pids = stdout
+    .split('\n')
+    .filter((line) => line.includes(marker))
+    .map((line) => line.split('\t')[0]!);
+  for (const pid of pids) {
+    await run('rabbitmqctl', ['close_connection', pid, 'omts test: forced close']);
   }
-  return ours.length;
+  return pids.length;
 }
 
 /** What the broker says about the connection with this connection_name. */
@@ -383,8 +425,8 @@ test(
     const unacked = await box.next();
     assert.equal(unacked.fields.redelivered, false);
 
-    const reconnected = once(sub, 'reconnected', { signal: AbortSignal.timeout(10000) });
-    const disconnected = once(sub, 'disconnected', { signal: AbortSignal.timeout(10000) });
+    const reconnected = nextEvent(sub, 'reconnected');
+    const disconnected = nextEvent(sub, 'disconnected');
     assert.equal(await forceClose(subName), 1);
     const [lostWith] = (await disconnected) as [Error];
     assert.match(lostWith.message, /CONNECTION_FORCED|forced close/);
@@ -423,7 +465,7 @@ test(
     const box = inbox();
     await sub.consume(queue, box.handler);
 
-    const reconnected = once(sub, 'reconnected', { signal: AbortSignal.timeout(10000) });
+    const reconnected = nextEvent(sub, 'reconnected');
     await admin.deleteQueue(queue);
     await reconnected;
     // Replies go to the default exchange, routed by queue name.
@@ -438,7 +480,7 @@ test('fails over from a dead first host to the next one', { timeout: 15000 }, as
   const conn = connection(t, { hosts: [DEAD, BROKER], randomizeHostOrder: false });
   const failures: Array<{ port: number; retryInMs: number }> = [];
   conn.on('connect-failed', (_err, at, retryInMs) => failures.push({ port: at.port, retryInMs }));
-  const connected = once(conn, 'connected');
+  const connected = nextEvent(conn, 'connected');
   await conn.connect();
   await connected;
   assert.deepEqual(failures, [{ port: 1, retryInMs: 50 }]);
@@ -658,7 +700,7 @@ test(
     };
     const workers = Array.from({ length: 20 }, () => worker());
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const reconnected = once(pub, 'reconnected', { signal: AbortSignal.timeout(10000) });
+    const reconnected = nextEvent(pub, 'reconnected');
     assert.equal(await forceClose(name), 1);
     await reconnected;
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -697,7 +739,7 @@ test(
     const queue = uniq('q_');
     await live.declareQueue(queue, { durable: false, autoDelete: true });
     await live.consume(queue, () => undefined);
-    const closedEvent = once(live, 'closed');
+    const closedEvent = nextEvent(live, 'closed');
     await live.close();
     await closedEvent;
     assert.equal(live.status, 'closed');
@@ -732,5 +774,85 @@ test(
     );
     assert.equal(stdout.trim(), 'ConnectionClosedError');
     assert.ok(Date.now() - started < 10000);
+  },
+);
+
+/** A self-signed certificate for 127.0.0.1, in a temporary directory removed after the test. */
+async function selfSigned(t: TestContext, name: string): Promise<{ cert: string; key: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'omts_tls_'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
+  return { cert, key };
+}
+
+/** A TLS listener on 127.0.0.1 that forwards to the broker (the shared broker has no TLS port). */
+async function tlsProxy(t: TestContext, cert: string, key: string): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createTlsServer(
+    { cert: await readFile(cert), key: await readFile(key) },
+    (client) => {
+      const upstream = netConnect(BROKER.port, BROKER.hostname);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    },
+  );
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+test(
+  'TLS: amqps with the CA verified (and the host name), without a CA, and a wrong CA refused',
+  { timeout: 20000 },
+  async (t) => {
+    const server = await selfSigned(t, 'omts-broker');
+    const other = await selfSigned(t, 'omts-other');
+    const port = await tlsProxy(t, server.cert, server.key);
+    const hosts = [{ hostname: '127.0.0.1', port }];
+
+    const verified = connection(t, {
+      hosts,
+      ssl: { enabled: true, caFile: server.cert, verifyHostname: true, version: 'TLSv1_2' },
+    });
+    await verified.publish('', uniq('nobody_'), body('over TLS'), JSON_PROPS);
+
+    // oslo: without ssl_ca_file the broker's certificate is not checked.
+    const unverified = connection(t, { hosts, ssl: { enabled: true } });
+    await unverified.connect();
+
+    const refused = connection(t, { hosts, ssl: { enabled: true, caFile: other.cert } });
+    await assert.rejects(refused.connect({ retry: 0 }), (err: unknown) => {
+      assert.ok(err instanceof MessageDeliveryFailure);
+      assert.match(err.message, /certificate/i);
+      return true;
+    });
   },
 );

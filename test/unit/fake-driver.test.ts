@@ -9,7 +9,17 @@ import { encodeEnvelope } from '../../src/drivers/envelope.js';
 import { MessageDeliveryFailure } from '../../src/errors.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { Target } from '../../src/target.js';
-import { getTransport } from '../../src/transport.js';
+import { getRpcClient, getRpcServer } from '../../src/rpc/index.js';
+import {
+  createFakeNotificationTransport,
+  createFakeTransport,
+  fakeQueueDepth,
+  fakeQueueNames,
+  fakeVirtualHostOf,
+  resetFakeBroker,
+  testConfig,
+} from '../../src/testing/index.js';
+import { NotificationTransport, getTransport } from '../../src/transport.js';
 import { runDriverContract } from '../contract/driver-contract.js';
 
 runDriverContract('fake', () => `fake:///contract-${randomUUID()}`);
@@ -472,4 +482,82 @@ test('fake driver - maxUnsettled must be a positive integer', async (t) => {
       RangeError,
     );
   }
+});
+
+// ------------------------------------------------------------------ oslo-messaging/testing
+
+test('testing - createFakeTransport gives each transport its own virtual host unless told to share', async (t) => {
+  const a = createFakeTransport({ logger: silentLogger });
+  const b = createFakeTransport({ logger: silentLogger });
+  const c = createFakeNotificationTransport({
+    logger: silentLogger,
+    virtualHost: fakeVirtualHostOf(a),
+  });
+  t.after(async () => {
+    await Promise.all([a.cleanup(), b.cleanup(), c.cleanup()]);
+  });
+  assert.equal(a.url.driverName, 'fake');
+  assert.notEqual(fakeVirtualHostOf(a), fakeVirtualHostOf(b));
+  assert.equal(fakeVirtualHostOf(c), fakeVirtualHostOf(a));
+  assert.ok(c instanceof NotificationTransport);
+
+  const name = topic();
+  const sent = {
+    message_id: randomUUID(),
+    publisher_id: 'p',
+    event_type: 'e',
+    priority: 'INFO',
+    payload: 1,
+    timestamp: '2026-01-01 00:00:00',
+  };
+  await (await c._driver()).sendNotification(new Target({ topic: name }), {}, sent, 2, undefined);
+  assert.equal(fakeQueueDepth(a, `${name}.info`), 1, 'shared virtual host');
+  assert.equal(fakeQueueDepth(b, `${name}.info`), 0, 'separate virtual host');
+  assert.ok(fakeQueueNames(a).includes(`${name}.info`));
+  resetFakeBroker(fakeVirtualHostOf(a));
+  assert.deepEqual(fakeQueueNames(a), []);
+  assert.throws(() => fakeVirtualHostOf(getTransport('rabbit://h/')), TypeError);
+});
+
+test('testing - testConfig is fake:// with oslo defaults, and applies overrides by group', () => {
+  const conf = testConfig();
+  assert.equal(conf.defaults().transport_url, 'fake://');
+  assert.equal(conf.defaults().control_exchange, 'openstack');
+  const nova = testConfig({ DEFAULT: { control_exchange: 'nova', rpc_response_timeout: '5' } });
+  assert.equal(nova.defaults().control_exchange, 'nova');
+  assert.equal(nova.defaults().rpc_response_timeout, 5);
+  assert.equal(nova.defaults().transport_url, 'fake://');
+});
+
+test('testing - the control exchange from conf routes fake RPC as on RabbitMQ', async (t) => {
+  const conf = testConfig({ DEFAULT: { control_exchange: 'nova' } });
+  const transport = createFakeTransport({ conf, logger: silentLogger });
+  t.after(() => transport.cleanup());
+  const driver = await transport._driver();
+  const name = topic();
+  const listener = await driver.listen(new Target({ topic: name, server: 's' }), {
+    maxUnsettled: 4,
+  });
+  await listener.start(() => undefined);
+  await listener.stop();
+  assert.ok(fakeVirtualHost(fakeVirtualHostOf(transport)).hasExchange('nova'));
+});
+
+test('testing - an RPC server and client over createFakeTransport, through the public API', async (t) => {
+  const transport = createFakeTransport({ logger: silentLogger });
+  t.after(() => transport.cleanup());
+  const name = topic();
+  const server = getRpcServer(transport, new Target({ topic: name, server: 'h1' }), [
+    {
+      echo: (ctxt: Record<string, unknown>, args: { text: string }) => ({
+        text: args.text,
+        user: ctxt['user_id'],
+      }),
+    },
+  ]);
+  await server.start();
+  t.after(() => server.close());
+  const client = getRpcClient(transport, new Target({ topic: name }));
+  const reply = await client.call({ user_id: 'u-1' }, 'echo', { text: 'hi' });
+  assert.deepEqual(reply, { text: 'hi', user: 'u-1' });
 });

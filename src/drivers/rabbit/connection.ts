@@ -200,6 +200,9 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     options: PublishOptions = {},
   ): Promise<void> {
     if (this.#closing) throw new ConnectionClosedError();
+    if (this.#opts.role !== 'publish') {
+      throw new TypeError('publish() needs a connection with role "publish" (a confirm channel)');
+    }
     const request = {
       exchange,
       routingKey,
@@ -212,7 +215,7 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     const budget = new RetryBudget(options.retry);
     try {
       for (;;) {
-        const slot = this.#readySlot() ?? (await this.#slotFor(budget, guard));
+        const slot = this.#fastSlot() ?? (await this.#slotFor(budget, guard));
         try {
           const known = this.#knownExchanges.get(exchange);
           if (known !== undefined && !slot.hasDeclaredExchange(exchange)) {
@@ -233,9 +236,10 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
           }
           if (err instanceof PublishConfirmLost && options.republishUnconfirmed === true) {
             if (!budget.spend()) throw err;
-            this.#log.warn(
-              'Publishing again a message whose confirm was lost: %s',
-              errorText(err.cause),
+            this.#log.debug(
+              '[%s] Publishing again a message whose confirm was lost: %s',
+              this.#opts.connectionName,
+              slot.closeReason.message,
             );
             continue;
           }
@@ -375,15 +379,32 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
 
   // ---- waiting for the channel ----
 
+  /** The ready channel, when not inside `onReconnect` (a synchronous fast path for publish). */
+  #fastSlot(): ChannelSlot | undefined {
+    return recovering.getStore() === undefined ? this.#readySlot() : undefined;
+  }
+
   #readySlot(): ChannelSlot | undefined {
     const slot = this.#slot;
     return slot !== undefined && slot.open ? slot : undefined;
   }
 
+  /**
+   * The channel to use now: inside `onReconnect`, the one being set up (if it died, the
+   * attempt fails and is retried as a whole, so this must not wait for the loop that runs
+   * it); otherwise the ready one, or wait for one within the budget.
+   */
   async #slotFor(budget: RetryBudget, guard: OpGuard): Promise<ChannelSlot> {
-    const inRecovery = recovering.getStore();
-    if (inRecovery?.owner === this && inRecovery.slot.open) return inRecovery.slot;
+    const store = recovering.getStore();
+    if (store?.owner === this) {
+      if (store.slot.open) return store.slot;
+      throw new MessageDeliveryFailure('The AMQP channel closed during onReconnect', {
+        cause: store.slot.closeReason,
+      });
+    }
     if (this.#closing) throw new ConnectionClosedError();
+    const ready = this.#readySlot();
+    if (ready !== undefined) return ready;
     const wait = this.#recovery.waitForSlot(budget);
     try {
       return await guard.race(wait.promise);
@@ -403,9 +424,7 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     const budget = new RetryBudget(options.retry);
     try {
       for (;;) {
-        const slot =
-          (recovering.getStore() === undefined ? this.#readySlot() : undefined) ??
-          (await this.#slotFor(budget, guard));
+        const slot = await this.#slotFor(budget, guard);
         try {
           return await guard.race(op(slot));
         } catch (err) {
@@ -546,6 +565,7 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
       this.#opts.connectionName,
       queue,
     );
+    slot.conn.closeError ??= new Error(`The broker cancelled the consumer of queue "${queue}"`);
     void closeAmqpConnection(slot.conn, this.#opts.closeTimeoutMs);
   }
 

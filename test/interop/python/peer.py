@@ -128,6 +128,30 @@ def shorten_poll_backoff(a):
     amqpdriver.ACK_REQUEUE_EVERY_SECONDS_MAX = 0.25
 
 
+def python_format(body, outer, inner):
+    """Whether a body is byte for byte what oslo (Python's json.dumps) writes.
+
+    Checks every JSON level: the outer body, the envelope's oslo.message
+    string and an RPC reply's failure string. Key order is the sender's
+    (json.loads keeps it), so this checks separators, escapes and number
+    formatting. Returns the first level that differs, or True.
+    """
+    if outer is None:
+        return 'not JSON'
+    if json.dumps(outer) != body:
+        return 'outer'
+    if isinstance(outer, dict) and 'oslo.message' in outer:
+        if json.dumps(inner) != outer['oslo.message']:
+            return 'oslo.message'
+    if isinstance(inner, dict) and isinstance(inner.get('failure'), str):
+        try:
+            if json.dumps(json.loads(inner['failure'])) != inner['failure']:
+                return 'failure'
+        except ValueError:
+            return 'failure is not JSON'
+    return True
+
+
 def install_raw_hook(a, role):
     """See every AMQP message the rabbit driver receives, before decoding.
 
@@ -142,20 +166,24 @@ def install_raw_hook(a, role):
         body = raw.body
         if isinstance(body, bytes):
             body = body.decode('utf-8', 'replace')
-        if a.raw:
-            di = dict(raw.delivery_info or {})
-            emit('raw', role=role, exchange=di.get('exchange'),
-                 routing_key=di.get('routing_key'),
-                 redelivered=di.get('redelivered'),
-                 properties=jsonable(dict(raw.properties)),
-                 headers=jsonable(dict(raw.headers or {})), body=body)
         try:
             outer = json.loads(body)
             inner = outer
             if isinstance(outer, dict) and 'oslo.message' in outer:
                 inner = json.loads(outer['oslo.message'])
         except (TypeError, ValueError):
-            return
+            outer = inner = None
+        if a.raw:
+            di = dict(raw.delivery_info or {})
+            emit('raw', role=role, exchange=di.get('exchange'),
+                 routing_key=di.get('routing_key'),
+                 redelivered=di.get('redelivered'),
+                 properties=jsonable(dict(raw.properties)),
+                 headers=jsonable(dict(raw.headers or {})), body=body,
+                 envelope=isinstance(outer, dict) and 'oslo.message' in outer,
+                 inner_keys=(list(inner) if isinstance(inner, dict)
+                             else None),
+                 python_format=python_format(body, outer, inner))
         if not isinstance(inner, dict):
             return
         reply_q = inner.get('_reply_q')
