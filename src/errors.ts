@@ -27,7 +27,10 @@ export class ConfigurationError extends MessagingException {
   readonly option: string | undefined;
   /** The offending value, when known. */
   readonly value: unknown;
-  constructor(message: string, options?: MessagingErrorOptions & { option?: string; value?: unknown }) {
+  constructor(
+    message: string,
+    options?: MessagingErrorOptions & { option?: string; value?: unknown },
+  ) {
     super(message, options);
     this.option = options?.option;
     this.value = options?.value;
@@ -85,7 +88,10 @@ export class MessageUndeliverable extends MessagingException {
   readonly exchange: string;
   readonly routingKey: string;
   constructor(exchange: string, routingKey: string, options?: MessagingErrorOptions) {
-    super(`Message undeliverable: no queue bound to exchange "${exchange}" with key "${routingKey}"`, options);
+    super(
+      `Message undeliverable: no queue bound to exchange "${exchange}" with key "${routingKey}"`,
+      options,
+    );
     this.exchange = exchange;
     this.routingKey = routingKey;
   }

@@ -38,7 +38,10 @@ const KEYS = [
 
 function checkName(field: string, value: unknown, fields: TargetFields): void {
   if (value !== undefined && (typeof value !== 'string' || value === '')) {
-    throw new InvalidTarget(`${field} must be a non-empty string`, new Target(Object.assign({}, fields, { [field]: undefined })));
+    throw new InvalidTarget(
+      `${field} must be a non-empty string`,
+      new Target(Object.assign({}, fields, { [field]: undefined })),
+    );
   }
 }
 
@@ -66,7 +69,10 @@ export class Target {
       checkName(key, fields[key], fields);
     }
     if (fields.fanout !== undefined && typeof fields.fanout !== 'boolean') {
-      throw new InvalidTarget('fanout must be a boolean', new Target({ ...fields, fanout: undefined }));
+      throw new InvalidTarget(
+        'fanout must be a boolean',
+        new Target({ ...fields, fanout: undefined }),
+      );
     }
     this.exchange = fields.exchange;
     this.topic = fields.topic;

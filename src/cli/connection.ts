@@ -153,7 +153,7 @@ export function unreachable(transport: Transport, ms: number): CliFailure {
  * Close a transport, giving up after `ms` (a broker that went away must not hold the
  * tool open). Never rejects.
  */
-export async function closeTransport(transport: Transport, ms = 5_000): Promise<void> {
+export async function closeTransport(transport: Transport, ms = 2_000): Promise<void> {
   await withDeadline(transport.cleanup(), ms, () => new Error('cleanup timed out')).catch(
     () => undefined,
   );

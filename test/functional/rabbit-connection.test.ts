@@ -476,6 +476,62 @@ test(
   },
 );
 
+test(
+  'a failing onReconnect (406 on a re-declare) is retried with back-off until it succeeds',
+  { timeout: 20000 },
+  async (t) => {
+    const subName = uniq('conn_');
+    const queue = uniq('q_');
+    cleanup(t, { queues: [queue] });
+    const admin = connection(t, { role: 'consume' });
+    let topologyRuns = 0;
+    const declare = (c: RabbitConnection): Promise<void> =>
+      c.declareQueue(queue, { durable: false, autoDelete: false });
+    const sub = connection(t, {
+      role: 'consume',
+      connectionName: subName,
+      onReconnect: async (c) => {
+        topologyRuns += 1;
+        await declare(c);
+      },
+    });
+    await declare(sub);
+    const box = inbox();
+    await sub.consume(queue, box.handler);
+    const failures: Error[] = [];
+    sub.on('connect-failed', (err) => failures.push(err));
+
+    // While it is away, someone declares the queue with other arguments: its re-declare
+    // gets 406 PRECONDITION_FAILED, and so does every retry until the queue is fixed.
+    const reconnected = nextEvent(sub, 'reconnected');
+    const firstFailure = new Promise<void>((resolve) =>
+      sub.once('connect-failed', () => resolve()),
+    );
+    await admin.deleteQueue(queue); // the broker cancels sub's consumer: it reconnects
+    await admin.declareQueue(queue, {
+      durable: false,
+      autoDelete: false,
+      arguments: { 'x-max-length': 5 },
+    });
+    await firstFailure;
+    assert.equal(sub.status, 'reconnecting');
+    await admin.deleteQueue(queue);
+    await reconnected;
+    assert.ok(failures.length >= 1);
+    assert.ok(
+      failures.every((err) => /PRECONDITION_FAILED|406/.test(err.message)),
+      String(failures),
+    );
+    assert.ok(topologyRuns >= 2);
+
+    const pub = connection(t);
+    await pub.publish('', queue, body('fixed'), JSON_PROPS);
+    const got = await box.next();
+    assert.deepEqual(JSON.parse(got.body.toString()), 'fixed');
+    sub.ack(got);
+  },
+);
+
 test('fails over from a dead first host to the next one', { timeout: 15000 }, async (t) => {
   const conn = connection(t, { hosts: [DEAD, BROKER], randomizeHostOrder: false });
   const failures: Array<{ port: number; retryInMs: number }> = [];
@@ -854,5 +910,7 @@ test(
       assert.match(err.message, /certificate/i);
       return true;
     });
+    // Before the proxy goes away in the after hooks.
+    await Promise.all([verified.close(), unverified.close(), refused.close()]);
   },
 );

@@ -287,6 +287,12 @@ export class Peer {
     return this.events.filter((e) => e.event === event);
   }
 
+  /** Kill the peer at once (SIGKILL), as a crashed service; resolves once it exited. */
+  async kill(): Promise<void> {
+    if (this.#exitCode === undefined && this.#child.exitCode === null) this.#child.kill('SIGKILL');
+    await this.#exited;
+  }
+
   /** Stop gracefully (stdin EOF: stop() + wait() on the Python side), kill after a bound. */
   async stop(timeoutMs = 15_000): Promise<void> {
     if (this.#exitCode === undefined && this.#child.exitCode === null) {

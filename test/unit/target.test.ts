@@ -16,7 +16,12 @@ test('Target.with - copies, keeps omitted fields and clears fields set to null',
   const base = new Target({ exchange: 'nova', topic: 'compute', version: '5.0', server: 'h1' });
   const changed = base.with({ server: 'h7', version: null });
   assert.deepEqual(changed.toJSON(), { exchange: 'nova', topic: 'compute', server: 'h7' });
-  assert.deepEqual(base.toJSON(), { exchange: 'nova', topic: 'compute', version: '5.0', server: 'h1' });
+  assert.deepEqual(base.toJSON(), {
+    exchange: 'nova',
+    topic: 'compute',
+    version: '5.0',
+    server: 'h1',
+  });
   assert.notEqual(changed, base);
 });
 

@@ -182,10 +182,12 @@ async function run(args: ParsedArgs): Promise<ExitCode> {
   const listener = getNotificationListener(transport, targets, [endpoint], options);
   const interrupt = onInterrupt();
   let timer: NodeJS.Timeout | undefined;
+  let started = false;
   try {
     await withDeadline(listener.start(), settings.connectTimeoutMs, () =>
       unreachable(transport, settings.connectTimeoutMs),
     );
+    started = true;
     logger.live = true;
     const timedOut = new Promise<'timeout'>((resolve) => {
       if (timeoutMs !== undefined) timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -205,10 +207,14 @@ async function run(args: ParsedArgs): Promise<ExitCode> {
   } finally {
     clearTimeout(timer);
     interrupt.dispose();
-    await withDeadline(listener.close(), 5_000, () => new Error('close timed out')).catch(
-      () => undefined,
-    );
-    await closeTransport(transport);
+    // A listener that never started has nothing to give back; close() would first wait
+    // for the start that is still retrying.
+    if (started) {
+      await withDeadline(listener.close(), 5_000, () => new Error('close timed out')).catch(
+        () => undefined,
+      );
+    }
+    await closeTransport(transport, started ? 5_000 : 1_000);
   }
 }
 

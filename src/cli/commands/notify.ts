@@ -110,9 +110,11 @@ async function run(args: ParsedArgs): Promise<ExitCode> {
       settings.connectTimeoutMs,
       () => unreachable(transport, settings.connectTimeoutMs),
     );
-    // The notifier reports a failed send by logging it (as oslo's does), not by rejecting.
-    const failure = logger.errors[before];
-    if (failure !== undefined) throw new CliFailure(failure);
+    // The notifier reports a failed send by logging it (as oslo's does), not by rejecting;
+    // its line comes last and names the cause.
+    if (logger.errors.length > before) {
+      throw new CliFailure(logger.errors[logger.errors.length - 1] ?? 'send failed');
+    }
     return ExitCode.OK;
   } finally {
     await closeTransport(transport);

@@ -112,7 +112,8 @@ class FakeRpcMessage extends FakeIncomingMessage implements RpcIncomingMessage {
     this.#replyQ = unpacked.replyQ;
     this.#publish = publish;
     this.callMonitorTimeoutMs = callMonitorTimeoutFromWire(unpacked.clientTimeout);
-    if (unpacked.clientTimeout !== null && this.callMonitorTimeoutMs === undefined) {
+    // oslo ignores a falsy _timeout silently and logs any other value it cannot use.
+    if (Boolean(unpacked.clientTimeout) && this.callMonitorTimeoutMs === undefined) {
       logger.warn('Client provided an invalid timeout value of %j', unpacked.clientTimeout);
     }
   }

@@ -83,7 +83,7 @@ const hostText = (h: RabbitHost): string => `${h.hostname}:${h.port}`;
  *   `retry` budget (failed connection attempts), its `signal` and its `timeoutMs`, then
  *   rejects with `MessageDeliveryFailure` ("Unable to connect to AMQP server on h:p after
  *   N tries: ..."), the signal's reason or `MessagingTimeout`. Nothing waits unbounded
- *   unless the caller asked for that (`retry` -1 and no signal).
+ *   unless the caller asked for that (`retry` undefined or -1, no signal, no timeout).
  * - After a lost connection or channel (broker restart, forced close, heartbeat timeout,
  *   a channel error, a broker-initiated `basic.cancel`) it reconnects with oslo's
  *   back-off, moving to the next host after each failed attempt, runs `onReconnect`,
