@@ -545,6 +545,46 @@ test('fails over from a dead first host to the next one', { timeout: 15000 }, as
 });
 
 test(
+  'back-off grows by the step up to the maximum while round-robin or shuffle moves host',
+  { timeout: 15000 },
+  async (t) => {
+    const DEAD2 = { hostname: '127.0.0.1', port: 2 };
+    const DEAD3 = { hostname: '127.0.0.1', port: 3 };
+    const roundRobin = connection(t, {
+      hosts: [DEAD, DEAD2],
+      randomizeHostOrder: false,
+      retryIntervalMs: 20,
+      retryBackoffMs: 30,
+      intervalMaxMs: 90,
+    });
+    const seen: Array<[number, number]> = [];
+    roundRobin.on('connect-failed', (_err, at, retryInMs) => seen.push([at.port, retryInMs]));
+    await assert.rejects(roundRobin.connect({ retry: 5 }), /after 5 tries/);
+    assert.deepEqual(seen, [
+      [1, 20],
+      [2, 50],
+      [1, 80],
+      [2, 90],
+      [1, 90],
+      [2, 90],
+    ]);
+
+    const shuffle = connection(t, {
+      hosts: [DEAD, DEAD2, DEAD3],
+      failoverStrategy: 'shuffle',
+      retryIntervalMs: 1,
+      retryBackoffMs: 0,
+    });
+    const ports: number[] = [];
+    shuffle.on('connect-failed', (_err, at) => ports.push(at.port));
+    await assert.rejects(shuffle.connect({ retry: 11 }), MessageDeliveryFailure);
+    assert.equal(ports.length, 12);
+    for (let i = 1; i < ports.length; i++)
+      assert.notEqual(ports[i], ports[i - 1], 'a failed host is left');
+  },
+);
+
+test(
   "retry budgets: 0 fails at once, N fails after N retries with oslo's message",
   { timeout: 15000 },
   async (t) => {

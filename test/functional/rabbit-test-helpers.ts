@@ -7,12 +7,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
+import { format, promisify } from 'node:util';
 
 import amqplib from 'amqplib';
 
 import type { Driver } from '../../src/drivers/driver.js';
 import type { RabbitDriver } from '../../src/drivers/rabbit/rabbit-driver.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import type { Transport } from '../../src/transport.js';
 
 const run = promisify(execFile);
@@ -205,3 +206,14 @@ export async function eventually(
     await sleep(50);
   }
 }
+
+/** The tests' logger: silent, or everything on stderr with `OMTR_LOG=1`. */
+export const testLogger: Logger =
+  process.env['OMTR_LOG'] === '1'
+    ? {
+        debug: (m, ...a) => console.error(`DEBUG ${format(m, ...a)}`),
+        info: (m, ...a) => console.error(`INFO ${format(m, ...a)}`),
+        warn: (m, ...a) => console.error(`WARN ${format(m, ...a)}`),
+        error: (m, ...a) => console.error(`ERROR ${format(m, ...a)}`),
+      }
+    : silentLogger;

@@ -27,6 +27,7 @@ import {
   listExchanges,
   listQueues,
   rabbitDriver,
+  testLogger,
   uniqueName,
   type BrokerQueue,
 } from './rabbit-test-helpers.js';
@@ -125,7 +126,7 @@ async function setUp(t: TestContext, query: string) {
   const url = query === '' ? TRANSPORT_URL : `${TRANSPORT_URL}?${query}`;
   const transports: Transport[] = [];
   const transport = (): Transport => {
-    const tr = getRpcTransport({ DEFAULT: { control_exchange: exchange } }, { url, logger: silentLogger });
+    const tr = getRpcTransport({ DEFAULT: { control_exchange: exchange } }, { url, logger: testLogger });
     transports.push(tr);
     return tr;
   };

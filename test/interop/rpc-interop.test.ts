@@ -347,10 +347,65 @@ describe('rpc interop: TS client -> Python server', () => {
   });
 
   test('call() rejects with MessagingTimeout when the method outlasts the timeout', T, async () => {
-    const client = getRpcClient(transport, { topic }, { timeout: 1000 });
+    const client = getRpcClient(transport, { topic, server: 'py1' }, { timeout: 1000 });
     await assert.rejects(client.call(CTXT, 'slow', { seconds: 2 }), MessagingTimeout);
+    // The late reply arrives while the next call waits: it is dropped, not taken for
+    // this call's answer.
+    const next = await client
+      .prepare({ timeout: 20_000 })
+      .call(CTXT, 'slow', { seconds: 2, value: 'second' });
+    assert.deepEqual(next, { slept: 2, value: 'second' });
+  });
+
+  test('a method returning None gives null', T, async () => {
+    const client = getRpcClient(transport, { topic }, { timeout: 20_000 });
+    assert.equal(await client.call(CTXT, 'record', { tag: tag() }), null);
+  });
+
+  test('arguments and results larger than an AMQP frame round-trip', T, async () => {
+    const client = getRpcClient(transport, { topic }, { timeout: 30_000 });
+    const big = { text: 'é☃😀-'.repeat(60_000), list: Array.from({ length: 20_000 }, (_, i) => i) };
+    const result = (await client.call(CTXT, 'echo', big)) as Dict;
+    assert.deepEqual(result['args'], big);
+  });
+
+  test('concurrent calls each get their own result', T, async () => {
+    const client = getRpcClient(transport, { topic }, { timeout: 30_000 });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => client.call(CTXT, 'echo', { i })),
+    );
+    assert.deepEqual(
+      results.map((r) => (r as { args: Dict }).args['i']),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   });
 });
+
+test(
+  'rpc interop: a TS call fails with MessagingTimeout once the Python server dies mid-call (heartbeats stop)',
+  { timeout: 40_000 },
+  async (t) => {
+    const scope = new InteropScope(t);
+    const topic = scope.name('rpc');
+    scope.trackRpcTopic(topic, ['doomed']);
+    const server = await scope.peer('rpc-server', ['--topic', topic, '--server', 'doomed']);
+    const transport = getRpcTransport(scope.conf());
+    scope.defer(() => transport.cleanup());
+    // Without heartbeats-stop detection this call would wait for its 60 s timeout, past
+    // the test's own timeout.
+    const client = getRpcClient(
+      transport,
+      { topic },
+      { timeout: 60_000, callMonitorTimeout: 2000 },
+    );
+    const call = client.call(CTXT, 'slow', { seconds: 30 });
+    call.catch(() => undefined); // handled below; avoid an unhandled rejection meanwhile
+    await server.events.waitFor((e) => e.event === 'dispatch' && e['method'] === 'slow');
+    await delay(1500); // let a heartbeat or two through first
+    await server.kill();
+    await assert.rejects(call, MessagingTimeout);
+  },
+);
 
 describe('rpc interop: Python client -> TS server', () => {
   const scope = new InteropScope(after);
@@ -403,6 +458,9 @@ describe('rpc interop: Python client -> TS server', () => {
         seen('fail_expected', ctxt, args);
         throw new ValueError(args.message);
       }),
+      returns_nothing(ctxt: Dict) {
+        seen('returns_nothing', ctxt, {});
+      },
       _private(ctxt: Dict) {
         seen('_private', ctxt, {});
         return 'private methods must not be reachable';
@@ -652,4 +710,56 @@ describe('rpc interop: Python client -> TS server', () => {
       assert.ok(client.all('heartbeat').length > before, 'the Python client saw no heartbeat');
     },
   );
+  test('a TS method returning undefined gives None in Python', T, async () => {
+    const r = await call({ method: 'returns_nothing', args: {} });
+    assert.deepEqual([r.ok, r.value], [true, null]);
+  });
+
+  test('arguments and results larger than an AMQP frame round-trip from Python', T, async () => {
+    const big = { text: 'é☃😀-'.repeat(60_000), list: Array.from({ length: 20_000 }, (_, i) => i) };
+    const r = await call({ method: 'echo', args: big, prepare: { timeout: 30 } });
+    assert.equal(r.ok, true, JSON.stringify(r.error));
+    assert.deepEqual((r.value as Dict)['args'], big);
+  });
+
+  test('concurrent Python calls each get their own result', T, async () => {
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => call({ method: 'echo', args: { i } })),
+    );
+    assert.deepEqual(
+      results.map((r) => ((r.value as Dict | undefined)?.['args'] as Dict | undefined)?.['i']),
+      Array.from({ length: 30 }, (_, i) => i),
+    );
+  });
+
+  test('a TS server stopped mid-call still sends the reply', T, async () => {
+    const stopTopic = scope.name('rpc_stop');
+    scope.trackRpcTopic(stopTopic, ['ts_stop']);
+    const transport = getRpcTransport(scope.conf());
+    const stopping = getRpcServer(
+      transport,
+      { topic: stopTopic, server: 'ts_stop' },
+      endpoints('ts_stop'),
+      {
+        executor: 'threading',
+      },
+    );
+    scope.defer(async () => {
+      await stopping.close();
+      await transport.cleanup();
+    });
+    await stopping.start();
+    const t = tag();
+    const reply = call({
+      method: 'slow',
+      args: { seconds: 2, value: t },
+      prepare: { topic: stopTopic, timeout: 30 },
+    });
+    await calls.waitFor((c) => c.server === 'ts_stop' && c.args['value'] === t);
+    await stopping.stop();
+    await stopping.wait();
+    const r = await reply;
+    assert.equal(r.ok, true, JSON.stringify(r.error));
+    assert.deepEqual(r.value, { slept: 2, value: t });
+  });
 });

@@ -15,7 +15,7 @@ import {
   type NotificationTransport,
   type RPCTransport,
 } from '../../index.js';
-import { describeError } from '../errors.js';
+import { CliFailure, describeError } from '../errors.js';
 import { startProgress } from './progress.js';
 import { epochMs, latencyOf, Samples, type ClientSummary, type ServerSummary } from './stats.js';
 
@@ -261,7 +261,7 @@ export function runNotifyClient(
     if (log.errors.length > seen) {
       const message = log.errors[log.errors.length - 1] ?? 'send failed';
       seen = log.errors.length;
-      throw new Error(message);
+      throw new CliFailure(message);
     }
   });
 }

@@ -284,7 +284,8 @@ async function run(args: ParsedArgs): Promise<ExitCode> {
       void interrupt.promise.then(() => stop.abort());
       const kind = role === 'rpc-client' ? 'rpc' : 'notify';
       try {
-        logger.live = true;
+        // Library log lines stay back: failures are counted in the summary, and a broker
+        // that is not there fails the run with one line.
         reports = [await runClient(s, logger, kind, stop.signal, role)];
       } finally {
         interrupt.dispose();

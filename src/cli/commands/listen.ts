@@ -26,6 +26,7 @@ import { CliFailure, ExitCode, UsageError } from '../errors.js';
 import {
   choiceOpt,
   CONNECTION_OPTIONS,
+  flagOpt,
   intOpt,
   listOpt,
   nameOpt,
@@ -74,6 +75,7 @@ const spec: CommandSpec = {
       help: 'exit after MS; with --count, fewer than N by then exits with status 3',
     },
     pool: { type: 'string', value: 'NAME', help: 'join this listener pool instead of tapping' },
+    quiet: { type: 'boolean', short: 'q', help: "don't print the 'listening' line on stderr" },
   },
   examples: [
     "oslo-messaging listen --event-type '^compute\\.instance\\.' --format json",
@@ -189,6 +191,12 @@ async function run(args: ParsedArgs): Promise<ExitCode> {
     );
     started = true;
     logger.live = true;
+    if (!flagOpt(values, 'quiet')) {
+      const keys = topics.map((t) => `${t}.{${wanted.join(',')}}`).join(' ');
+      const how = pool === undefined ? 'tap' : `pool ${pool}`;
+      const where = exchange ?? transport.controlExchange;
+      process.stderr.write(`listening on ${where}: ${keys} (${how}); Ctrl-C to stop\n`);
+    }
     const timedOut = new Promise<'timeout'>((resolve) => {
       if (timeoutMs !== undefined) timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });

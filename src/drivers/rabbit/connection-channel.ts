@@ -297,17 +297,16 @@ export class ChannelSlot {
     if (req.mandatory) this.#mandatoryInFlight -= 1;
     if (entry.settled) return;
     entry.settled = true;
-    if (err === null || err === undefined) {
-      if (entry.returned === undefined) {
-        entry.resolve();
-      } else {
-        const { code, text } = entry.returned;
-        entry.reject(
-          new MessageUndeliverable(req.exchange, req.routingKey, {
-            cause: new Error(`basic.return ${code} ${text}`),
-          }),
-        );
-      }
+    if (entry.returned !== undefined) {
+      // The basic.return came first: unroutable, whether or not the ack made it.
+      const { code, text } = entry.returned;
+      entry.reject(
+        new MessageUndeliverable(req.exchange, req.routingKey, {
+          cause: new Error(`basic.return ${code} ${text}`),
+        }),
+      );
+    } else if (err === null || err === undefined) {
+      entry.resolve();
     } else if (err instanceof Error && err.message === NACKED) {
       entry.reject(
         new MessageDeliveryFailure(

@@ -264,8 +264,9 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     options: OperationOptions = {},
   ): Promise<void> {
     const declaration = { name, type, durable: flags.durable, autoDelete: flags.autoDelete };
-    this.#knownExchanges.set(name, declaration);
     await this.#withSlot(options, 'exchange.declare', (slot) => slot.declareExchange(declaration));
+    // Only what the broker accepted: a refused declaration is not repeated on new channels.
+    this.#knownExchanges.set(name, declaration);
   }
 
   /** Declares a queue, once per channel (same flags and arguments). */
