@@ -90,6 +90,7 @@ export async function listBindings(): Promise<BrokerBinding[]> {
 
 export interface BrokerConsumer {
   queue_name: string;
+  consumer_tag: string;
   ack_required: boolean;
   prefetch_count: number;
   arguments: unknown[];
@@ -98,6 +99,7 @@ export interface BrokerConsumer {
 export async function listConsumers(): Promise<BrokerConsumer[]> {
   return listJson<BrokerConsumer>('list_consumers', [
     'queue_name',
+    'consumer_tag',
     'ack_required',
     'prefetch_count',
     'arguments',

@@ -9,6 +9,7 @@
  * everything it declared afterwards.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
 
 import { ConfigurationError } from '../../src/errors.js';
@@ -251,7 +252,7 @@ for (const { name, query, expected } of VARIANTS) {
     assert.equal(reply[0]!.prefetch_count, query.includes('prefetch') ? 10 : 0);
 
     // A clean stop deletes the server's fanout queue (and so its auto-delete exchange);
-    // the topic and server queues stay.
+    // the topic and server queues stay, unless they are auto-delete.
     await env.rpcServer.close();
     await eventually(
       async () => !(await listQueues()).some((q) => q.name === fanoutQueue),
@@ -259,8 +260,13 @@ for (const { name, query, expected } of VARIANTS) {
       'the fanout queue to be deleted',
     );
     const after = await listQueues();
-    assert.ok(after.some((q) => q.name === topic));
-    assert.ok(after.some((q) => q.name === `${topic}.s1`));
+    for (const queue of [topic, `${topic}.s1`]) {
+      if (expected.autoDelete) {
+        assert.equal(after.some((q) => q.name === queue), false, `${queue} went with its consumer`);
+      } else {
+        assert.ok(after.some((q) => q.name === queue), `${queue} stays`);
+      }
+    }
     assert.equal(
       (await listExchanges()).some((x) => x.name === `${topic}_fanout`),
       false,
@@ -269,14 +275,164 @@ for (const { name, query, expected } of VARIANTS) {
   });
 }
 
-test('rabbit topology - consumers start in oslo order: topic, topic.server, fanout', async (t) => {
+test('rabbit topology - an RPC server consumes in oslo order: tags 1, 2, 3 on topic, topic.server, fanout', async (t) => {
   const env = await setUp(t, '');
   const consumers = await listConsumers();
-  const queues = consumers
+  const tags = consumers
     .filter((c) => c.queue_name.startsWith(env.topic))
-    .map((c) => c.queue_name.replace(/_fanout_[0-9a-f]{32}$/, '_fanout_<hex>'));
-  assert.deepEqual(new Set(queues), new Set([env.topic, `${env.topic}.s1`, `${env.topic}_fanout_<hex>`]));
+    .map((c) => `${c.queue_name.replace(/_fanout_[0-9a-f]{32}$/, '_fanout_<hex>')} ${c.consumer_tag}`)
+    .sort();
+  assert.deepEqual(tags, [`${env.topic} 1`, `${env.topic}.s1 2`, `${env.topic}_fanout_<hex> 3`]);
 });
+
+// A Python oslo.messaging service (Debian's 14.0.3) on the same names and options: it
+// starts an RPC server, a plain and a pooled notification listener, and notifies once.
+const PYTHON_SERVICE = `
+import json, sys
+from oslo_config import cfg
+import oslo_messaging as om
+a = json.loads(sys.argv[1])
+conf = cfg.ConfigOpts()
+conf([])
+om.set_transport_defaults(a['exchange'])
+transport = om.get_rpc_transport(conf, url=a['url'])
+class Ep:
+    def echo(self, ctxt, **kw):
+        return kw
+class NEp:
+    def info(self, *args): pass
+    def error(self, *args): pass
+ntr = om.get_notification_transport(conf, url=a['url'])
+servers = [
+    om.get_rpc_server(transport, om.Target(topic=a['topic'], server=a['server']), [Ep()], executor='threading'),
+    om.get_notification_listener(ntr, [om.Target(topic=a['ntopic'])], [NEp()], executor='threading'),
+    om.get_notification_listener(ntr, [om.Target(topic=a['ntopic'])], [NEp()], executor='threading', pool=a['pool']),
+]
+try:
+    for s in servers:
+        s.start()
+    om.Notifier(ntr, publisher_id='py', driver='messagingv2', topics=[a['ntopic']]).info({}, 'py.event', {'n': 1})
+    print('READY', flush=True)
+except Exception as e:
+    print('FAILED', type(e).__name__, e, flush=True)
+    sys.exit(1)
+sys.stdin.read()
+for s in servers:
+    s.stop()
+    s.wait()
+`;
+
+/** Starts the Python service; resolves with its first line (READY or FAILED ...) and a stop function. */
+async function pythonService(args: Record<string, string>): Promise<{ line: string; stop(): Promise<void> }> {
+  const child = spawn('/usr/bin/python3', ['-c', PYTHON_SERVICE, JSON.stringify(args)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const line = await new Promise<string>((resolve) => {
+    let out = '';
+    const timer = setTimeout(() => resolve(`TIMEOUT ${stderr.slice(-500)}`), 30_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl));
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(out === '' ? `EXITED ${stderr.slice(-500)}` : out);
+    });
+  });
+  return {
+    line,
+    async stop() {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+const INTEROP_VARIANTS = [
+  '',
+  'amqp_durable_queues=true',
+  'amqp_auto_delete=true',
+  'rabbit_ha_queues=true&rabbit_transient_queues_ttl=600',
+  'rabbit_quorum_queue=true&rabbit_quorum_delivery_limit=5&rabbit_quroum_max_memory_length=100',
+];
+
+for (const query of INTEROP_VARIANTS) {
+  for (const pythonFirst of [true, false]) {
+    const label = query === '' ? 'default options' : query;
+    const order = pythonFirst ? 'after' : 'before';
+    test(`rabbit topology - ${label}: our declarations match a Python oslo service started ${order} us (no 406)`, async (t) => {
+      const exchange = uniqueName('topo_py');
+      const names = {
+        exchange,
+        topic: uniqueName('topo_py_rpc'),
+        server: 's1',
+        ntopic: uniqueName('topo_py_n'),
+        pool: uniqueName('topo_py_pool'),
+      };
+      const url = query === '' ? TRANSPORT_URL : `${TRANSPORT_URL}?${query}`;
+      const transport = getRpcTransport({ DEFAULT: { control_exchange: exchange } }, { url, logger: testLogger });
+      const pythons: { stop(): Promise<void> }[] = [];
+      const ours: { close(): Promise<void> }[] = [];
+      t.after(async () => {
+        for (const server of ours) await server.close();
+        for (const python of pythons) await python.stop();
+        const replyQueue = (await rabbitDriver(transport)).replyQueueName;
+        await transport.cleanup();
+        await deleteByExchange(exchange, [`${names.topic}_fanout_`]);
+        await deleteAll(replyQueue === undefined ? [] : [replyQueue], [`${names.topic}_fanout`]);
+      });
+      const startPython = async (): Promise<void> => {
+        const python = await pythonService({ ...names, url });
+        pythons.push(python);
+        assert.equal(python.line, 'READY', 'the Python service started');
+      };
+      const startOurs = async (): Promise<void> => {
+        const endpoint = { info: () => undefined, error: () => undefined };
+        const target = new Target({ topic: names.ntopic });
+        const servers = [
+          getRpcServer(transport, { topic: names.topic, server: names.server }, [
+            { echo: (_ctxt: unknown, args: Record<string, unknown>) => args },
+          ]),
+          getNotificationListener(transport, [target], [endpoint]),
+          getNotificationListener(transport, [target], [endpoint], { pool: names.pool }),
+        ];
+        ours.push(...servers);
+        for (const server of servers) await server.start();
+      };
+      if (pythonFirst) await startPython();
+      await startOurs();
+      if (!pythonFirst) await startPython();
+      // Both serve the same queues: the call is answered by one of them.
+      const client = getRpcClient(transport, { topic: names.topic, server: names.server }, { timeout: 10_000 });
+      assert.deepEqual(await client.call({}, 'echo', { x: 7 }), { x: 7 });
+      // Our notifier declares <topic>.info as the Python notifier did.
+      const driver = await transport._driver();
+      await driver.sendNotification(
+        new Target({ topic: names.ntopic }),
+        {},
+        {
+          message_id: '5e0c0f3a-8f61-4f0e-a4f4-b2a7f2a1c3d4',
+          publisher_id: 'omtr.host',
+          event_type: 'omtr.event',
+          priority: 'INFO',
+          payload: {},
+          timestamp: '2026-11-29 05:04:52',
+        },
+        2,
+        undefined,
+      );
+    });
+  }
+}
 
 test('rabbit topology - rabbit_quorum_queue together with rabbit_ha_queues is a ConfigurationError', () => {
   assert.throws(

@@ -19,7 +19,14 @@ import {
   type NotificationMetadata,
   type NotificationTransport,
 } from '../../src/index.js';
-import { Inbox, InteropScope, PRIORITIES, type Peer, type PeerEvent } from './helpers.js';
+import {
+  Inbox,
+  InteropScope,
+  PRIORITIES,
+  quietLogger,
+  type Peer,
+  type PeerEvent,
+} from './helpers.js';
 
 type Dict = Record<string, unknown>;
 
@@ -119,7 +126,7 @@ function setup(t: TestContext): Setup {
   const scope = new InteropScope(t);
   const topic = scope.name('notif');
   scope.trackNotificationTopic(topic);
-  const transport = getNotificationTransport(scope.conf());
+  const transport = getNotificationTransport(scope.conf(), { logger: quietLogger() });
   scope.defer(() => transport.cleanup());
   return { scope, topic, transport };
 }

@@ -18,7 +18,7 @@ import {
   type RPCTransport,
   type TransportOptions,
 } from '../../src/index.js';
-import { delay, Inbox, InteropScope, type Peer, type PeerResult } from './helpers.js';
+import { delay, Inbox, InteropScope, quietLogger, type Peer, type PeerResult } from './helpers.js';
 
 type Dict = Record<string, unknown>;
 
@@ -477,7 +477,9 @@ describe('rpc interop: Python client -> TS server', () => {
   }
 
   async function startServer(server: string): Promise<RPCServer> {
-    const transport = getRpcTransport(scope.conf({ DEFAULT: { rpc_ping_enabled: true } }));
+    const transport = getRpcTransport(scope.conf({ DEFAULT: { rpc_ping_enabled: true } }), {
+      logger: quietLogger(),
+    });
     const rpcServer = getRpcServer(transport, { topic, server }, endpoints(server), {
       executor: 'threading',
     });
@@ -735,7 +737,7 @@ describe('rpc interop: Python client -> TS server', () => {
   test('a TS server stopped mid-call still sends the reply', T, async () => {
     const stopTopic = scope.name('rpc_stop');
     scope.trackRpcTopic(stopTopic, ['ts_stop']);
-    const transport = getRpcTransport(scope.conf());
+    const transport = getRpcTransport(scope.conf(), { logger: quietLogger() });
     const stopping = getRpcServer(
       transport,
       { topic: stopTopic, server: 'ts_stop' },

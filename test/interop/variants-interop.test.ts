@@ -19,7 +19,10 @@ import { Inbox, InteropScope } from './helpers.js';
 type Dict = Record<string, unknown>;
 
 const CTXT: Dict = { user_id: 'u-1', project_id: 'p-1', request_id: 'req-variant' };
-const PAYLOAD: Dict = { text: 'café ☃ 😀 '.repeat(50), nested: { list: [1, 2.5, null, { k: 'ü' }] } };
+const PAYLOAD: Dict = {
+  text: 'café ☃ 😀 '.repeat(50),
+  nested: { list: [1, 2.5, null, { k: 'ü' }] },
+};
 
 const VARIANTS: { name: string; rabbit: Record<string, string> }[] = [
   { name: 'amqp_durable_queues', rabbit: { amqp_durable_queues: 'true' } },
@@ -37,108 +40,123 @@ const VARIANTS: { name: string; rabbit: Record<string, string> }[] = [
 ];
 
 for (const variant of VARIANTS) {
-  test(`variant ${variant.name}: RPC and notifications work both ways`, { timeout: 60_000 }, async (t) => {
-    const scope = new InteropScope(t);
-    const pyOpts = Object.entries(variant.rabbit).flatMap(([k, v]) => ['--rabbit-opt', `${k}=${v}`]);
-    const conf = scope.conf({ oslo_messaging_rabbit: variant.rabbit });
-    const rpcTopic = scope.name('rpc');
-    const notifTopic = scope.name('notif');
-    const pyPool = scope.name('pool_py');
-    scope.trackRpcTopic(rpcTopic, ['py', 'ts']);
-    scope.trackNotificationTopic(notifTopic);
-    scope.trackQueue(pyPool);
+  test(
+    `variant ${variant.name}: RPC and notifications work both ways`,
+    { timeout: 60_000 },
+    async (t) => {
+      const scope = new InteropScope(t);
+      const pyOpts = Object.entries(variant.rabbit).flatMap(([k, v]) => [
+        '--rabbit-opt',
+        `${k}=${v}`,
+      ]);
+      const conf = scope.conf({ oslo_messaging_rabbit: variant.rabbit });
+      const rpcTopic = scope.name('rpc');
+      const notifTopic = scope.name('notif');
+      const pyPool = scope.name('pool_py');
+      scope.trackRpcTopic(rpcTopic, ['py', 'ts']);
+      scope.trackNotificationTopic(notifTopic);
+      scope.trackQueue(pyPool);
 
-    // Python first: then our declarations must match what already exists.
-    const [, pyClient, pyListener, pyNotifier] = await Promise.all([
-      scope.peer('rpc-server', ['--topic', rpcTopic, '--server', 'py', ...pyOpts]),
-      scope.peer('rpc-client', ['--topic', rpcTopic, ...pyOpts]),
-      scope.peer('listener', ['--topics', notifTopic, '--pool', pyPool, ...pyOpts]),
-      scope.peer('notifier', pyOpts),
-    ]);
+      // Python first: then our declarations must match what already exists.
+      const [pyServer, pyClient, pyListener, pyNotifier] = await Promise.all([
+        scope.peer('rpc-server', ['--topic', rpcTopic, '--server', 'py', ...pyOpts]),
+        scope.peer('rpc-client', ['--topic', rpcTopic, ...pyOpts]),
+        scope.peer('listener', ['--topics', notifTopic, '--pool', pyPool, ...pyOpts]),
+        scope.peer('notifier', pyOpts),
+      ]);
 
-    const rpcTransport = getRpcTransport(conf);
-    const notifTransport = getNotificationTransport(conf);
-    scope.defer(() => rpcTransport.cleanup());
-    scope.defer(() => notifTransport.cleanup());
-    const served = new Inbox<Dict>('TS RPC server');
-    const server = getRpcServer(
-      rpcTransport,
-      { topic: rpcTopic, server: 'ts' },
-      [
-        {
-          echo: (ctxt: Dict, args: Dict) => {
-            served.push(args);
-            return { server: 'ts', args, ctxt };
+      const rpcTransport = getRpcTransport(conf);
+      const notifTransport = getNotificationTransport(conf);
+      scope.defer(() => rpcTransport.cleanup());
+      scope.defer(() => notifTransport.cleanup());
+      const served = new Inbox<Dict>('TS RPC server');
+      const server = getRpcServer(
+        rpcTransport,
+        { topic: rpcTopic, server: 'ts' },
+        [
+          {
+            echo: (ctxt: Dict, args: Dict) => {
+              served.push(args);
+              return { server: 'ts', args, ctxt };
+            },
+            record: (_ctxt: Dict, args: Dict) => {
+              served.push(args);
+            },
           },
-          record: (_ctxt: Dict, args: Dict) => {
-            served.push(args);
+        ],
+        { executor: 'threading' },
+      );
+      scope.defer(() => server.close());
+      await server.start();
+      const notified = new Inbox<{ eventType: string; payload: unknown }>('TS listener');
+      const listener = getNotificationListener(
+        notifTransport,
+        [new Target({ topic: notifTopic })],
+        [
+          {
+            info: (
+              _ctxt: unknown,
+              _publisherId: string | null,
+              eventType: string,
+              payload: unknown,
+            ) => {
+              notified.push({ eventType, payload });
+            },
           },
-        },
-      ],
-      { executor: 'threading' },
-    );
-    scope.defer(() => server.close());
-    await server.start();
-    const notified = new Inbox<{ eventType: string; payload: unknown }>('TS listener');
-    const listener = getNotificationListener(
-      notifTransport,
-      [new Target({ topic: notifTopic })],
-      [
-        {
-          info: (_ctxt: unknown, _publisherId: string | null, eventType: string, payload: unknown) => {
-            notified.push({ eventType, payload });
-          },
-        },
-      ],
-      { executor: 'threading' },
-    );
-    scope.defer(() => listener.close());
-    await listener.start();
+        ],
+        { executor: 'threading' },
+      );
+      scope.defer(() => listener.close());
+      await listener.start();
 
-    // TS client -> Python server, Python client -> TS server.
-    const client = getRpcClient(rpcTransport, { topic: rpcTopic }, { timeout: 20_000 });
-    const fromPy = (await client.prepare({ server: 'py' }).call(CTXT, 'echo', PAYLOAD)) as Dict;
-    assert.deepEqual(fromPy['args'], PAYLOAD);
-    assert.equal(fromPy['server'], 'py');
-    const fromTs = await pyClient.request({
-      op: 'call',
-      method: 'echo',
-      args: PAYLOAD,
-      ctxt: CTXT,
-      prepare: { server: 'ts' },
-    });
-    assert.equal(fromTs.ok, true, JSON.stringify(fromTs.error));
-    assert.deepEqual((fromTs.value as Dict)['args'], PAYLOAD);
+      // TS client -> Python server, Python client -> TS server.
+      const client = getRpcClient(rpcTransport, { topic: rpcTopic }, { timeout: 20_000 });
+      const fromPy = (await client.prepare({ server: 'py' }).call(CTXT, 'echo', PAYLOAD)) as Dict;
+      assert.deepEqual(fromPy['args'], PAYLOAD);
+      assert.equal(fromPy['server'], 'py');
+      const fromTs = await pyClient.request({
+        op: 'call',
+        method: 'echo',
+        args: PAYLOAD,
+        ctxt: CTXT,
+        prepare: { server: 'ts' },
+      });
+      assert.equal(fromTs.ok, true, JSON.stringify(fromTs.error));
+      assert.deepEqual((fromTs.value as Dict)['args'], PAYLOAD);
 
-    // A TS fanout reaches both servers.
-    await client.prepare({ fanout: true }).cast(CTXT, 'record', { fan: 'out' });
-    await served.waitFor((args) => args['fan'] === 'out');
-    // (The Python server's dispatch event.)
-    const [pyServer] = [scope];
-    void pyServer;
+      // A TS fanout reaches both servers.
+      await client.prepare({ fanout: true }).cast(CTXT, 'record', { fan: 'out' });
+      await served.waitFor((args) => args['fan'] === 'out');
+      await pyServer.events.waitFor(
+        (e) => e.event === 'dispatch' && (e['args'] as Dict | undefined)?.['fan'] === 'out',
+      );
 
-    // Notifications both ways: TS plain listener and Python pool listener get both.
-    const notifier = new Notifier(notifTransport, {
-      publisherId: 'interop.ts',
-      driver: 'messagingv2',
-      topics: [notifTopic],
-    });
-    await notifier.info(CTXT, 'variant.from.ts', PAYLOAD);
-    const sent = await pyNotifier.request({
-      op: 'notify',
-      topics: [notifTopic],
-      publisher_id: 'interop.py',
-      priority: 'info',
-      event_type: 'variant.from.py',
-      payload: PAYLOAD,
-      ctxt: CTXT,
-    });
-    assert.equal(sent.ok, true, JSON.stringify(sent));
-    const ts = await notified.waitForCount(() => true, 2);
-    assert.deepEqual(ts.map((n) => n.eventType).sort(), ['variant.from.py', 'variant.from.ts']);
-    for (const n of ts) assert.deepEqual(n.payload, PAYLOAD);
-    const py = await pyListener.events.waitForCount((e) => e.event === 'notification', 2);
-    assert.deepEqual(py.map((e) => e['event_type']).sort(), ['variant.from.py', 'variant.from.ts']);
-    for (const e of py) assert.deepEqual(e['payload'], PAYLOAD);
-  });
+      // Notifications both ways: TS plain listener and Python pool listener get both.
+      const notifier = new Notifier(notifTransport, {
+        publisherId: 'interop.ts',
+        driver: 'messagingv2',
+        topics: [notifTopic],
+      });
+      await notifier.info(CTXT, 'variant.from.ts', PAYLOAD);
+      const sent = await pyNotifier.request({
+        op: 'notify',
+        topics: [notifTopic],
+        publisher_id: 'interop.py',
+        priority: 'info',
+        event_type: 'variant.from.py',
+        payload: PAYLOAD,
+        ctxt: CTXT,
+      });
+      assert.equal(sent.ok, true, JSON.stringify(sent));
+      const ts = await notified.waitForCount(() => true, 2);
+      assert.deepEqual(ts.map((n) => n.eventType).sort(), ['variant.from.py', 'variant.from.ts']);
+      for (const n of ts) assert.deepEqual(n.payload, PAYLOAD);
+      const py = await pyListener.events.waitForCount((e) => e.event === 'notification', 2);
+      assert.deepEqual(py.map((e) => e['event_type']).sort(), [
+        'variant.from.py',
+        'variant.from.ts',
+      ]);
+      for (const e of py) assert.deepEqual(e['payload'], PAYLOAD);
+    },
+  );
 }

@@ -15,7 +15,7 @@ import {
   Notifier,
   RemoteError,
 } from '../../src/index.js';
-import { delay, InteropScope, type Peer, type PeerEvent } from './helpers.js';
+import { delay, InteropScope, quietLogger, type Peer, type PeerEvent } from './helpers.js';
 
 type Dict = Record<string, unknown>;
 
@@ -147,7 +147,7 @@ test(
     const topic = scope.name('rpc');
     scope.trackRpcTopic(topic, ['py', 'ts']);
     await scope.peer('rpc-server', ['--topic', topic, '--server', 'py']);
-    const transport = getRpcTransport(scope.conf());
+    const transport = getRpcTransport(scope.conf(), { logger: quietLogger() });
     class InteropConflict extends Error {
       static readonly module = 'interop_exc';
       readonly kwargs: Dict;
