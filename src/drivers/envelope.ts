@@ -209,6 +209,11 @@ export function unpackContext(msg: Readonly<Record<string, unknown>>): UnpackedM
       setOwnKey(message, key, msg[key]);
     }
   }
+  // oslo overwrites the context's msg_id and reply_q with the request's own and then
+  // moves them out of the dict (RpcContext keeps them as attributes), so an endpoint
+  // never sees those keys; client_timeout stays in the dict.
+  delete ctxt['msg_id'];
+  delete ctxt['reply_q'];
   const clientTimeout = msg['_timeout'] ?? null;
   ctxt['client_timeout'] = clientTimeout;
   return {

@@ -51,10 +51,18 @@ export interface BrokerQueue {
 }
 
 export async function listQueues(): Promise<BrokerQueue[]> {
-  const raw = await listJson<Omit<BrokerQueue, 'arguments'> & { arguments: [string, string, unknown][] }>(
-    'list_queues',
-    ['name', 'durable', 'auto_delete', 'exclusive', 'arguments', 'type', 'messages', 'consumers'],
-  );
+  const raw = await listJson<
+    Omit<BrokerQueue, 'arguments'> & { arguments: [string, string, unknown][] }
+  >('list_queues', [
+    'name',
+    'durable',
+    'auto_delete',
+    'exclusive',
+    'arguments',
+    'type',
+    'messages',
+    'consumers',
+  ]);
   return raw.map((q) => ({
     ...q,
     arguments: Object.fromEntries(q.arguments.map(([k, , v]) => [k, v])),
@@ -117,7 +125,10 @@ export async function rabbitDriver(transport: Transport): Promise<RabbitDriver> 
  * is one of `names` (only ours: other tests may run at the same time). Returns how many
  * were closed.
  */
-export async function closeConnections(names: readonly string[], reason = 'omtr fault test'): Promise<number> {
+export async function closeConnections(
+  names: readonly string[],
+  reason = 'omtr fault test',
+): Promise<number> {
   const wanted = new Set(names);
   const conns = await listJson<{ name: string; client_properties: unknown[] }>('list_connections', [
     'name',
@@ -156,7 +167,10 @@ export async function rawChannel(): Promise<{
 }
 
 /** Delete queues and exchanges by name, ignoring what is already gone. */
-export async function deleteAll(queues: Iterable<string>, exchanges: Iterable<string> = []): Promise<void> {
+export async function deleteAll(
+  queues: Iterable<string>,
+  exchanges: Iterable<string> = [],
+): Promise<void> {
   const connection = await amqplib.connect(BROKER_URL);
   connection.on('error', () => undefined);
   try {
@@ -181,7 +195,10 @@ export async function deleteAll(queues: Iterable<string>, exchanges: Iterable<st
  * Delete every queue bound to `exchange` (topic, server, notification and pool queues),
  * every queue whose name starts with one of `prefixes`, and the exchange itself.
  */
-export async function deleteByExchange(exchange: string, prefixes: readonly string[] = []): Promise<void> {
+export async function deleteByExchange(
+  exchange: string,
+  prefixes: readonly string[] = [],
+): Promise<void> {
   const bindings = await listBindings();
   const queues = new Set(
     bindings
@@ -204,7 +221,8 @@ export async function eventually(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(50);
   }
 }

@@ -127,7 +127,10 @@ async function setUp(t: TestContext, query: string) {
   const url = query === '' ? TRANSPORT_URL : `${TRANSPORT_URL}?${query}`;
   const transports: Transport[] = [];
   const transport = (): Transport => {
-    const tr = getRpcTransport({ DEFAULT: { control_exchange: exchange } }, { url, logger: testLogger });
+    const tr = getRpcTransport(
+      { DEFAULT: { control_exchange: exchange } },
+      { url, logger: testLogger },
+    );
     transports.push(tr);
     return tr;
   };
@@ -144,10 +147,19 @@ async function setUp(t: TestContext, query: string) {
     { echo: (_ctxt: unknown, args: Record<string, unknown>) => args },
   ]);
   const endpoint = { info: () => undefined, error: () => undefined };
-  const plain = getNotificationListener(serverTransport, [new Target({ topic: notifTopic })], [endpoint]);
-  const pooled = getNotificationListener(serverTransport, [new Target({ topic: notifTopic })], [endpoint], {
-    pool,
-  });
+  const plain = getNotificationListener(
+    serverTransport,
+    [new Target({ topic: notifTopic })],
+    [endpoint],
+  );
+  const pooled = getNotificationListener(
+    serverTransport,
+    [new Target({ topic: notifTopic })],
+    [endpoint],
+    {
+      pool,
+    },
+  );
   const servers = [rpcServer, plain, pooled];
   t.after(async () => {
     for (const server of servers) await server.close();
@@ -194,7 +206,12 @@ for (const { name, query, expected } of VARIANTS) {
     // Control exchange: topic, D, A. Fanout exchange: always <topic>_fanout, non-durable, auto-delete.
     assert.deepEqual(
       exchanges.find((x) => x.name === exchange),
-      { name: exchange, type: 'topic', durable: expected.durable, auto_delete: expected.autoDelete },
+      {
+        name: exchange,
+        type: 'topic',
+        durable: expected.durable,
+        auto_delete: expected.autoDelete,
+      },
     );
     assert.deepEqual(
       exchanges.find((x) => x.name === `${topic}_fanout`),
@@ -207,7 +224,12 @@ for (const { name, query, expected } of VARIANTS) {
       args: expected.sharedArgs,
       type: expected.sharedType,
     };
-    const transient = { durable: false, autoDelete: false, args: expected.transientArgs, type: 'classic' };
+    const transient = {
+      durable: false,
+      autoDelete: false,
+      args: expected.transientArgs,
+      type: 'classic',
+    };
     assertQueue(queues, topic, shared);
     assertQueue(queues, `${topic}.s1`, shared);
     const fanoutQueues = queues.filter((q) => q.name.startsWith(`${topic}_fanout_`));
@@ -219,10 +241,15 @@ for (const { name, query, expected } of VARIANTS) {
     // The listener implements info and error: one queue per priority, plus the pool.
     assertQueue(queues, `${notifTopic}.info`, shared);
     assertQueue(queues, `${notifTopic}.error`, shared);
-    assert.equal(queues.some((q) => q.name === `${notifTopic}.warn`), false, 'only implemented priorities');
+    assert.equal(
+      queues.some((q) => q.name === `${notifTopic}.warn`),
+      false,
+      'only implemented priorities',
+    );
     assertQueue(queues, pool, shared);
     const lonely = assertQueue(queues, `${lonelyTopic}.error`, shared);
-    if (expected.sharedType === 'classic') assert.equal(lonely.messages, 1, 'kept for a listener to come');
+    if (expected.sharedType === 'classic')
+      assert.equal(lonely.messages, 1, 'kept for a listener to come');
 
     const bindingsOf = (queue: string) =>
       bindings
@@ -232,14 +259,28 @@ for (const { name, query, expected } of VARIANTS) {
     assert.deepEqual(bindingsOf(topic), [`${exchange} ${topic}`]);
     assert.deepEqual(bindingsOf(`${topic}.s1`), [`${exchange} ${topic}.s1`]);
     assert.deepEqual(bindingsOf(fanoutQueue), [`${topic}_fanout ${topic}`]);
-    assert.deepEqual(bindingsOf(replyQueue), [], 'no explicit binding: the default exchange routes it');
+    assert.deepEqual(
+      bindingsOf(replyQueue),
+      [],
+      'no explicit binding: the default exchange routes it',
+    );
     assert.deepEqual(bindingsOf(`${notifTopic}.info`), [`${exchange} ${notifTopic}.info`]);
-    assert.deepEqual(bindingsOf(pool), [`${exchange} ${notifTopic}.error`, `${exchange} ${notifTopic}.info`]);
+    assert.deepEqual(bindingsOf(pool), [
+      `${exchange} ${notifTopic}.error`,
+      `${exchange} ${notifTopic}.info`,
+    ]);
     assert.deepEqual(bindingsOf(`${lonelyTopic}.error`), [`${exchange} ${lonelyTopic}.error`]);
 
     // One consumer per queue (the pool too, though bound twice); acks required.
     const consumersOf = (queue: string) => consumers.filter((c) => c.queue_name === queue);
-    for (const queue of [topic, `${topic}.s1`, fanoutQueue, `${notifTopic}.info`, `${notifTopic}.error`, pool]) {
+    for (const queue of [
+      topic,
+      `${topic}.s1`,
+      fanoutQueue,
+      `${notifTopic}.info`,
+      `${notifTopic}.error`,
+      pool,
+    ]) {
       const list = consumersOf(queue);
       assert.equal(list.length, 1, `one consumer on ${queue}`);
       assert.equal(list[0]!.ack_required, true);
@@ -262,9 +303,16 @@ for (const { name, query, expected } of VARIANTS) {
     const after = await listQueues();
     for (const queue of [topic, `${topic}.s1`]) {
       if (expected.autoDelete) {
-        assert.equal(after.some((q) => q.name === queue), false, `${queue} went with its consumer`);
+        assert.equal(
+          after.some((q) => q.name === queue),
+          false,
+          `${queue} went with its consumer`,
+        );
       } else {
-        assert.ok(after.some((q) => q.name === queue), `${queue} stays`);
+        assert.ok(
+          after.some((q) => q.name === queue),
+          `${queue} stays`,
+        );
       }
     }
     assert.equal(
@@ -280,7 +328,9 @@ test('rabbit topology - an RPC server consumes in oslo order: tags 1, 2, 3 on to
   const consumers = await listConsumers();
   const tags = consumers
     .filter((c) => c.queue_name.startsWith(env.topic))
-    .map((c) => `${c.queue_name.replace(/_fanout_[0-9a-f]{32}$/, '_fanout_<hex>')} ${c.consumer_tag}`)
+    .map(
+      (c) => `${c.queue_name.replace(/_fanout_[0-9a-f]{32}$/, '_fanout_<hex>')} ${c.consumer_tag}`,
+    )
     .sort();
   assert.deepEqual(tags, [`${env.topic} 1`, `${env.topic}.s1 2`, `${env.topic}_fanout_<hex> 3`]);
 });
@@ -323,7 +373,9 @@ for s in servers:
 `;
 
 /** Starts the Python service; resolves with its first line (READY or FAILED ...) and a stop function. */
-async function pythonService(args: Record<string, string>): Promise<{ line: string; stop(): Promise<void> }> {
+async function pythonService(
+  args: Record<string, string>,
+): Promise<{ line: string; stop(): Promise<void> }> {
   const child = spawn('/usr/bin/python3', ['-c', PYTHON_SERVICE, JSON.stringify(args)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -379,7 +431,10 @@ for (const query of INTEROP_VARIANTS) {
         pool: uniqueName('topo_py_pool'),
       };
       const url = query === '' ? TRANSPORT_URL : `${TRANSPORT_URL}?${query}`;
-      const transport = getRpcTransport({ DEFAULT: { control_exchange: exchange } }, { url, logger: testLogger });
+      const transport = getRpcTransport(
+        { DEFAULT: { control_exchange: exchange } },
+        { url, logger: testLogger },
+      );
       const pythons: { stop(): Promise<void> }[] = [];
       const ours: { close(): Promise<void> }[] = [];
       t.after(async () => {
@@ -412,7 +467,11 @@ for (const query of INTEROP_VARIANTS) {
       await startOurs();
       if (!pythonFirst) await startPython();
       // Both serve the same queues: the call is answered by one of them.
-      const client = getRpcClient(transport, { topic: names.topic, server: names.server }, { timeout: 10_000 });
+      const client = getRpcClient(
+        transport,
+        { topic: names.topic, server: names.server },
+        { timeout: 10_000 },
+      );
       assert.deepEqual(await client.call({}, 'echo', { x: 7 }), { x: 7 });
       // Our notifier declares <topic>.info as the Python notifier did.
       const driver = await transport._driver();
@@ -437,16 +496,22 @@ for (const query of INTEROP_VARIANTS) {
 test('rabbit topology - rabbit_quorum_queue together with rabbit_ha_queues is a ConfigurationError', () => {
   assert.throws(
     () =>
-      getRpcTransport({}, {
-        url: `${TRANSPORT_URL}?rabbit_quorum_queue=true&rabbit_ha_queues=true`,
-        logger: silentLogger,
-      }),
+      getRpcTransport(
+        {},
+        {
+          url: `${TRANSPORT_URL}?rabbit_quorum_queue=true&rabbit_ha_queues=true`,
+          logger: silentLogger,
+        },
+      ),
     ConfigurationError,
   );
 });
 
 test('rabbit topology - kombu_compression=bz2 is refused with a ConfigurationError', async () => {
-  const transport = getRpcTransport({}, { url: `${TRANSPORT_URL}?kombu_compression=bz2`, logger: silentLogger });
+  const transport = getRpcTransport(
+    {},
+    { url: `${TRANSPORT_URL}?kombu_compression=bz2`, logger: silentLogger },
+  );
   await assert.rejects(transport._driver(), (err: unknown) => {
     assert.ok(err instanceof ConfigurationError, String(err));
     assert.match(err.message, /bz2/);

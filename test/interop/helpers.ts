@@ -179,7 +179,7 @@ export interface PeerOptions {
   args?: readonly string[];
   /** How long to wait for the `ready` line. @default 30000 */
   readyTimeoutMs?: number;
-  /** The peer's own hard limit, in seconds. @default 150 */
+  /** The peer's own hard limit, in seconds. @default 300 */
   maxSeconds?: number;
 }
 
@@ -204,7 +204,7 @@ export class Peer {
       '--exchange',
       options.exchange,
       '--max-seconds',
-      String(options.maxSeconds ?? 150),
+      String(options.maxSeconds ?? 300),
       ...(options.args ?? []),
     ];
     this.#child = spawn(PYTHON, argv, {
@@ -391,6 +391,13 @@ export class InteropScope {
   /** A broker name unique to this test: `<prefix>_<label>`. */
   name(label: string): string {
     return `${this.prefix}_${label}`;
+  }
+
+  /** A notification pool name unique to this test; its queue is deleted at cleanup. */
+  pool(label: string): string {
+    const name = this.name(label);
+    this.trackQueue(name);
+    return name;
   }
 
   /** oslo options for a TS transport: the broker and this test's control exchange. */

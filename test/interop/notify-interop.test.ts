@@ -202,12 +202,12 @@ test(
 );
 
 test(
-  'Python notifications reach a TS pool, a Python pool and a TS plain listener, one copy each',
+  'Python notifications reach a TS pool, a Python pool and a TS plain listener, one copy each, all equal',
   T,
   async (t) => {
     const s = setup(t);
-    const tsPool = s.scope.name('pool_ts');
-    const pyPool = s.scope.name('pool_py');
+    const tsPool = s.scope.pool('pool_ts');
+    const pyPool = s.scope.pool('pool_py');
     const plain = new Inbox<Received>('TS plain listener');
     const pooled = new Inbox<Received>('TS pool listener');
     await tsListener(s, [recordingEndpoint(plain, 'plain')]);
@@ -215,38 +215,44 @@ test(
     const pyListener = await s.scope.peer('listener', ['--topics', s.topic, '--pool', pyPool]);
     const notifier = await s.scope.peer('notifier');
 
+    const eventTypes = ['interop.pool.one', 'interop.pool.two', 'interop.pool.request_context'];
+    await pyNotify(notifier, { topics: [s.topic], priority: 'info', event_type: eventTypes[0] });
+    await pyNotify(notifier, { topics: [s.topic], priority: 'error', event_type: eventTypes[1] });
+    // An oslo.context RequestContext: flattened with its full to_dict() keys.
+    const { custom_key: _dropped, ...requestContext } = CTXT;
     await pyNotify(notifier, {
       topics: [s.topic],
       priority: 'info',
-      event_type: 'interop.pool.one',
+      event_type: eventTypes[2],
+      ctxt: requestContext,
+      request_context: true,
     });
-    await pyNotify(notifier, {
-      topics: [s.topic],
-      priority: 'error',
-      event_type: 'interop.pool.two',
-    });
-    const [p1, p2] = await Promise.all([
-      plain.waitForCount(() => true, 2),
-      pooled.waitForCount(() => true, 2),
-      pyListener.events.waitForCount((e) => e.event === 'notification', 2),
+    await Promise.all([
+      plain.waitForCount(() => true, 3),
+      pooled.waitForCount(() => true, 3),
+      pyListener.events.waitForCount((e) => e.event === 'notification', 3),
     ]);
-    for (const got of [p1, p2]) {
-      assert.deepEqual(got.map((r) => r.eventType).sort(), [
-        'interop.pool.one',
-        'interop.pool.two',
-      ]);
-      assert.deepEqual(got[0]!.payload, PAYLOAD);
+    for (const eventType of eventTypes) {
+      const py = pyNotifications(pyListener, (e) => e['event_type'] === eventType);
+      assert.equal(py.length, 1, eventType);
+      const expected = {
+        priority: py[0]!['priority'],
+        ctxt: py[0]!['ctxt'],
+        publisherId: py[0]!['publisher_id'],
+        eventType,
+        payload: py[0]!['payload'],
+        metadata: py[0]!['metadata'],
+      };
+      for (const inbox of [plain, pooled]) {
+        const got = inbox.filter((r) => r.eventType === eventType);
+        assert.equal(got.length, 1, eventType);
+        const { endpoint: _endpoint, ...received } = got[0]!;
+        assert.deepEqual(received, expected, eventType);
+      }
     }
-    const py = pyNotifications(pyListener);
-    assert.deepEqual(py.map((e) => e['event_type']).sort(), [
-      'interop.pool.one',
-      'interop.pool.two',
-    ]);
-    // The same notification in every copy.
-    const ids = (xs: { metadata: unknown }[]): string[] =>
-      xs.map((x) => (x.metadata as NotificationMetadata).message_id).sort();
-    assert.deepEqual(ids(p1), ids(p2));
-    assert.deepEqual(ids(p1), ids(py as unknown as { metadata: unknown }[]));
+    const rc = pooled.filter((r) => r.eventType === eventTypes[2])[0]!.ctxt as Dict;
+    assert.equal(rc['user'], 'u-1');
+    assert.equal(rc['auth_token'], null); // sanitised, then rebuilt with its default
   },
 );
 
@@ -413,8 +419,8 @@ test(
   T,
   async (t) => {
     const s = setup(t);
-    const pyPool = s.scope.name('pool_py');
-    const tsPool = s.scope.name('pool_ts');
+    const pyPool = s.scope.pool('pool_py');
+    const tsPool = s.scope.pool('pool_ts');
     const pooled = new Inbox<Received>('TS pool listener');
     await tsListener(s, [recordingEndpoint(pooled, 'pool')], { pool: tsPool });
     const [pyPlain, pyPooled] = await Promise.all([
@@ -517,5 +523,155 @@ test('a Python NotificationFilter selects the same TS notifications', T, async (
   assert.deepEqual(
     pyNotifications(listener, (e) => e['endpoint'] === 'filtered').map((e) => e['event_type']),
     ['interop.filtered.hit'],
+  );
+});
+
+test('a TS batch listener returning REQUEUE gets the whole Python batch again', T, async (t) => {
+  const s = setup(t);
+  const notifier = await s.scope.peer('notifier');
+  for (let i = 0; i < 3; i++) {
+    await pyNotify(notifier, {
+      topics: [s.topic],
+      priority: 'warn',
+      event_type: `interop.rebatch.${i}`,
+    });
+  }
+  const batches = new Inbox<BatchNotificationMessage[]>('TS batch listener');
+  const listener = getBatchNotificationListener(
+    s.transport,
+    [new Target({ topic: s.topic })],
+    [
+      {
+        warn: (messages: BatchNotificationMessage[]) => {
+          batches.push(messages);
+          return batches.items.length === 1
+            ? NotificationResult.REQUEUE
+            : NotificationResult.HANDLED;
+        },
+      },
+    ],
+    { executor: 'threading', batchSize: 3, batchTimeout: 1000, allowRequeue: true },
+  );
+  s.scope.defer(() => listener.close());
+  await listener.start();
+  const ids = (b: BatchNotificationMessage[]): string[] =>
+    b.map((m) => m.metadata.message_id).sort();
+  const [first] = await batches.waitForCount(() => true, 1);
+  assert.equal(first!.length, 3);
+  // Every message of the requeued batch comes back (in one batch or more).
+  await batches.waitForCount(() => batches.items.slice(1).flat().length >= 3, 1);
+  assert.deepEqual(ids(batches.items.slice(1).flat()), ids(first!));
+});
+
+test(
+  'notifications to several topics reach listeners on several targets, both ways',
+  T,
+  async (t) => {
+    const s = setup(t);
+    const second = s.scope.name('notif2');
+    s.scope.trackNotificationTopic(second);
+    const topics = [s.topic, second];
+    const inbox = new Inbox<Received>('TS listener');
+    const listener = getNotificationListener(
+      s.transport,
+      topics.map((topic) => new Target({ topic })),
+      [recordingEndpoint(inbox, 'all')],
+      { executor: 'threading' },
+    );
+    s.scope.defer(() => listener.close());
+    await listener.start();
+    const pyListener = await s.scope.peer('listener', [
+      '--topics',
+      topics.join(','),
+      '--pool',
+      s.scope.pool('pool_py'),
+    ]);
+    const pyNotifier = await s.scope.peer('notifier');
+
+    await pyNotify(pyNotifier, { topics, priority: 'audit', event_type: 'interop.topics.py' });
+    const notifier = new Notifier(s.transport, {
+      publisherId: 'interop.ts',
+      driver: 'messagingv2',
+      topics,
+    });
+    await notifier.audit(CTXT, 'interop.topics.ts', PAYLOAD);
+    // One publish per topic: each listener gets two copies of each notification.
+    const ts = await inbox.waitForCount(() => true, 4);
+    const py = await pyListener.events.waitForCount((e) => e.event === 'notification', 4);
+    const count = (types: unknown[]): Record<string, number> =>
+      types.reduce<Record<string, number>>((acc, type) => {
+        acc[String(type)] = (acc[String(type)] ?? 0) + 1;
+        return acc;
+      }, {});
+    const expected = { 'interop.topics.py': 2, 'interop.topics.ts': 2 };
+    assert.deepEqual(count(ts.map((r) => r.eventType)), expected);
+    assert.deepEqual(count(py.map((e) => e['event_type'])), expected);
+  },
+);
+
+test('notification payloads larger than an AMQP frame arrive intact, both ways', T, async (t) => {
+  const s = setup(t);
+  const big = {
+    text: 'é☃😀-'.repeat(60_000),
+    list: Array.from({ length: 20_000 }, (_, i) => ({ i })),
+  };
+  const inbox = new Inbox<Received>('TS listener');
+  await tsListener(s, [recordingEndpoint(inbox, 'all')], { pool: s.scope.pool('pool_ts') });
+  const pyListener = await s.scope.peer('listener', [
+    '--topics',
+    s.topic,
+    '--pool',
+    s.scope.pool('pool_py'),
+  ]);
+  const pyNotifier = await s.scope.peer('notifier');
+  await pyNotify(pyNotifier, {
+    topics: [s.topic],
+    priority: 'info',
+    event_type: 'big.py',
+    payload: big,
+  });
+  const notifier = new Notifier(s.transport, {
+    publisherId: 'interop.ts',
+    driver: 'messagingv2',
+    topics: [s.topic],
+  });
+  await notifier.info(CTXT, 'big.ts', big);
+  const ts = await inbox.waitForCount(() => true, 2);
+  const py = await pyListener.events.waitForCount((e) => e.event === 'notification', 2);
+  for (const r of ts) assert.deepEqual(r.payload, big, r.eventType);
+  for (const e of py) assert.deepEqual(e['payload'], big, String(e['event_type']));
+});
+
+test('a notification without a publisher id arrives with a null one, both ways', T, async (t) => {
+  const s = setup(t);
+  const inbox = new Inbox<Received>('TS listener');
+  await tsListener(s, [recordingEndpoint(inbox, 'all')], { pool: s.scope.pool('pool_ts') });
+  const pyListener = await s.scope.peer('listener', [
+    '--topics',
+    s.topic,
+    '--pool',
+    s.scope.pool('pool_py'),
+  ]);
+  const pyNotifier = await s.scope.peer('notifier');
+  await pyNotify(pyNotifier, {
+    topics: [s.topic],
+    priority: 'info',
+    event_type: 'anon.py',
+    publisher_id: null,
+  });
+  await new Notifier(s.transport, { driver: 'messagingv2', topics: [s.topic] }).info(
+    CTXT,
+    'anon.ts',
+    PAYLOAD,
+  );
+  const ts = await inbox.waitForCount(() => true, 2);
+  const py = await pyListener.events.waitForCount((e) => e.event === 'notification', 2);
+  assert.deepEqual(
+    ts.map((r) => r.publisherId),
+    [null, null],
+  );
+  assert.deepEqual(
+    py.map((e) => e['publisher_id']),
+    [null, null],
   );
 });

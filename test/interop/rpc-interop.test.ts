@@ -160,6 +160,17 @@ describe('rpc interop: TS client -> Python server', () => {
     },
   );
 
+  test(
+    'context keys msg_id, reply_q and client_timeout are replaced as Python does',
+    T,
+    async () => {
+      const client = getRpcClient(transport, { topic }, { timeout: 20_000 });
+      const ctxt = { msg_id: 'mine', reply_q: 'mine', client_timeout: 'mine', x: 1 };
+      const result = (await client.call(ctxt, 'echo', {})) as Dict;
+      assert.deepEqual(result['ctxt'], { client_timeout: null, x: 1 });
+    },
+  );
+
   test('cast() runs the method on a Python server with arguments and context', T, async () => {
     const client = getRpcClient(transport, { topic });
     const t = tag();
@@ -202,7 +213,7 @@ describe('rpc interop: TS client -> Python server', () => {
 
   test('a namespaced endpoint serves compatible versions', T, async () => {
     const client = getRpcClient(transport, { topic, namespace: 'interop_ns' }, { timeout: 20_000 });
-    for (const version of ['1.0', '1.2', '1.3', undefined]) {
+    for (const version of ['1.0', '1.2', '1.2.5', '1.3', '1.3.0', undefined]) {
       const c = version === undefined ? client : client.prepare({ version });
       const result = await c.call(CTXT, 'ns_echo', { x: 21 });
       assert.deepEqual(result, {
@@ -221,6 +232,7 @@ describe('rpc interop: TS client -> Python server', () => {
       const client = getRpcClient(transport, { topic }, { timeout: 20_000 });
       const cases = [
         { namespace: 'interop_ns', version: '1.4', method: 'ns_echo' },
+        { namespace: 'interop_ns', version: '1.3.1', method: 'ns_echo' },
         { namespace: 'interop_ns', version: '2.0', method: 'ns_echo' },
         { version: '1.1', method: 'echo' }, // an endpoint without a target is version 1.0
         { namespace: 'no_such_ns', method: 'echo' },
@@ -527,6 +539,17 @@ describe('rpc interop: Python client -> TS server', () => {
     assert.deepEqual(seen.ctxt, { ...CTXT, client_timeout: 4 });
   });
 
+  test(
+    'context keys msg_id, reply_q and client_timeout from Python are replaced as Python does',
+    T,
+    async () => {
+      const ctxt = { msg_id: 'mine', reply_q: 'mine', client_timeout: 'mine', x: 1 };
+      const r = await call({ method: 'echo', args: {}, ctxt });
+      assert.equal(r.ok, true, JSON.stringify(r.error));
+      assert.deepEqual((r.value as Dict)['ctxt'], { client_timeout: null, x: 1 });
+    },
+  );
+
   test('a Python cast() runs the TS method with arguments and context', T, async () => {
     const t = tag();
     const result = await client.request({
@@ -581,7 +604,7 @@ describe('rpc interop: Python client -> TS server', () => {
   });
 
   test('a TS namespaced endpoint serves compatible versions to Python', T, async () => {
-    for (const version of ['1.0', '1.2', '1.3', null]) {
+    for (const version of ['1.0', '1.2', '1.2.5', '1.3', '1.3.0', null]) {
       const prepare: Dict = { namespace: 'interop_ns' };
       if (version !== null) prepare['version'] = version;
       const r = await call({ method: 'ns_echo', args: { x: 21 }, prepare });
@@ -599,6 +622,10 @@ describe('rpc interop: Python client -> TS server', () => {
       ],
       [
         { method: 'ns_echo', prepare: { namespace: 'interop_ns', version: '2.0' } },
+        'UnsupportedVersion',
+      ],
+      [
+        { method: 'ns_echo', prepare: { namespace: 'interop_ns', version: '1.3.1' } },
         'UnsupportedVersion',
       ],
       [{ method: 'echo', prepare: { version: '1.1' } }, 'UnsupportedVersion'],
@@ -765,3 +792,78 @@ describe('rpc interop: Python client -> TS server', () => {
     assert.deepEqual(r.value, { slept: 2, value: t });
   });
 });
+
+test(
+  'rpc interop: a Target exchange other than the control exchange works both ways',
+  T,
+  async (t) => {
+    const scope = new InteropScope(t);
+    const topic = scope.name('rpc');
+    const exchange = scope.name('custom_x');
+    scope.trackRpcTopic(topic, ['py', 'ts']);
+    scope.trackExchange(exchange);
+    const pyServer = await scope.peer('rpc-server', [
+      '--topic',
+      topic,
+      '--server',
+      'py',
+      '--target-exchange',
+      exchange,
+    ]);
+    const pyClient = await scope.peer('rpc-client', [
+      '--topic',
+      topic,
+      '--target-exchange',
+      exchange,
+    ]);
+    const transport = getRpcTransport(scope.conf());
+    scope.defer(() => transport.cleanup());
+    const seen = new Inbox<Dict>('TS server');
+    const server = getRpcServer(
+      transport,
+      { topic, server: 'ts', exchange },
+      [
+        {
+          echo: (_ctxt: Dict, args: Dict) => ({ server: 'ts', args }),
+          record: (_ctxt: Dict, args: Dict) => {
+            seen.push(args);
+          },
+        },
+      ],
+      { executor: 'threading' },
+    );
+    scope.defer(() => server.close());
+    await server.start();
+
+    const client = getRpcClient(transport, { topic, exchange }, { timeout: 20_000 });
+    assert.deepEqual(await client.prepare({ server: 'py' }).call(CTXT, 'echo', { x: 1 }), {
+      server: 'py',
+      args: { x: 1 },
+      ctxt: { ...CTXT, client_timeout: null },
+    });
+    const r = await pyClient.request({
+      op: 'call',
+      method: 'echo',
+      args: { x: 2 },
+      ctxt: CTXT,
+      prepare: { server: 'ts' },
+    });
+    assert.deepEqual(r.value, { server: 'ts', args: { x: 2 } });
+    // Fanout ignores the exchange: it always goes to <topic>_fanout.
+    await client.prepare({ fanout: true }).cast(CTXT, 'record', { fan: 'ts' });
+    await pyClient.request({
+      op: 'cast',
+      method: 'record',
+      args: { fan: 'py' },
+      ctxt: CTXT,
+      prepare: { fanout: true },
+    });
+    await seen.waitForCount((a) => a['fan'] === 'ts' || a['fan'] === 'py', 2);
+    await pyServer.events.waitForCount(
+      (e) =>
+        e.event === 'dispatch' &&
+        ['ts', 'py'].includes(String((e['args'] as Dict | undefined)?.['fan'])),
+      2,
+    );
+  },
+);

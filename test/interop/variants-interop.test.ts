@@ -52,10 +52,9 @@ for (const variant of VARIANTS) {
       const conf = scope.conf({ oslo_messaging_rabbit: variant.rabbit });
       const rpcTopic = scope.name('rpc');
       const notifTopic = scope.name('notif');
-      const pyPool = scope.name('pool_py');
+      const pyPool = scope.pool('pool_py');
       scope.trackRpcTopic(rpcTopic, ['py', 'ts']);
       scope.trackNotificationTopic(notifTopic);
-      scope.trackQueue(pyPool);
 
       // Python first: then our declarations must match what already exists.
       const [pyServer, pyClient, pyListener, pyNotifier] = await Promise.all([

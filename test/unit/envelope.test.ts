@@ -369,10 +369,12 @@ test('unpackContext - client_timeout is null for casts and notifications, and ov
   const unpacked = unpackContext({
     method: 'm',
     _context_client_timeout: 99,
-    _context_msg_id: 'kept',
+    _context_msg_id: 'sent',
+    _context_reply_q: 'sent',
+    _context_x: 1,
   });
-  assert.equal(unpacked.ctxt['client_timeout'], null);
-  assert.equal(unpacked.ctxt['msg_id'], 'kept');
+  // As oslo: msg_id and reply_q are taken out of the context, client_timeout replaced.
+  assert.deepEqual(unpacked.ctxt, { x: 1, client_timeout: null });
   assert.equal(unpacked.msgId, undefined);
   assert.equal(unpacked.replyQ, undefined);
   assert.equal(unpacked.uniqueId, undefined);

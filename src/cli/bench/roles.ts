@@ -84,6 +84,15 @@ export class Receiver {
     });
   }
 
+  /** Epoch ms of the first and the last message, or `undefined` before any. */
+  get firstAt(): number | undefined {
+    return this.#first;
+  }
+
+  get lastAt(): number | undefined {
+    return this.#last;
+  }
+
   summary(role: string): ServerSummary {
     const elapsedMs = this.#first === undefined ? 0 : (this.#last ?? this.#first) - this.#first;
     return {

@@ -213,7 +213,8 @@ async function runPing(args: ParsedArgs): Promise<ExitCode> {
       );
       const ms = performance.now() - start;
       times.push(ms);
-      process.stdout.write(`${JSON.stringify(reply)} from ${label}: time=${ms.toFixed(2)} ms\n`);
+      const text = typeof reply === 'string' ? reply : JSON.stringify(reply);
+      process.stdout.write(`${text} from ${label}: time=${ms.toFixed(2)} ms\n`);
     }
     if (count > 1) {
       const min = Math.min(...times);

@@ -13,7 +13,13 @@
  *
  * @module
  */
-import { brotliCompressSync, brotliDecompressSync, deflateSync, gunzipSync, inflateSync } from 'node:zlib';
+import {
+  brotliCompressSync,
+  brotliDecompressSync,
+  deflateSync,
+  gunzipSync,
+  inflateSync,
+} from 'node:zlib';
 
 import { ConfigurationError, MalformedMessage } from '../../errors.js';
 
@@ -87,6 +93,8 @@ export function decompress(body: Buffer, contentType: string, maxBytes: number):
     if (code === 'ERR_BUFFER_TOO_LARGE') {
       throw new MalformedMessage(`decompressed body exceeds ${maxBytes} bytes`, { cause: err });
     }
-    throw new MalformedMessage(`cannot decompress ${contentType} body: ${String(err)}`, { cause: err });
+    throw new MalformedMessage(`cannot decompress ${contentType} body: ${String(err)}`, {
+      cause: err,
+    });
   }
 }

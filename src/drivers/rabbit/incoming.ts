@@ -32,7 +32,9 @@ const JSON_CONTENT_TYPE = 'application/json';
 export function decodeDelivery(delivery: Delivery, maxBytes: number): Record<string, unknown> {
   let body = delivery.body;
   if (body.length > maxBytes) {
-    throw new MalformedMessage(`message body of ${body.length} bytes exceeds the limit of ${maxBytes}`);
+    throw new MalformedMessage(
+      `message body of ${body.length} bytes exceeds the limit of ${maxBytes}`,
+    );
   }
   const { contentType, contentEncoding, headers } = delivery.properties;
   if (contentType !== JSON_CONTENT_TYPE) {
@@ -46,7 +48,9 @@ export function decodeDelivery(delivery: Delivery, maxBytes: number): Record<str
   const compression = headers?.['compression'];
   if (compression !== undefined && compression !== null) {
     if (typeof compression !== 'string') {
-      throw new MalformedMessage(`compression header ${JSON.stringify(compression)} is not a string`);
+      throw new MalformedMessage(
+        `compression header ${JSON.stringify(compression)} is not a string`,
+      );
     }
     body = decompress(body, compression, maxBytes);
   }
@@ -76,7 +80,9 @@ export function unpackRpcRequest(decoded: Record<string, unknown>): UnpackedMess
   const method = message['method'];
   if (typeof method !== 'string' || method === '') {
     throw new MalformedMessage(
-      method === undefined ? 'RPC request has no "method"' : `"method" is not a non-empty string: ${JSON.stringify(method)}`,
+      method === undefined
+        ? 'RPC request has no "method"'
+        : `"method" is not a non-empty string: ${JSON.stringify(method)}`,
     );
   }
   const args = message['args'];
@@ -108,7 +114,9 @@ export function unpackNotification(decoded: Record<string, unknown>): UnpackedMe
     const value = message[key];
     if (typeof value !== 'string' || value === '') {
       throw new MalformedMessage(
-        value === undefined ? `notification has no "${key}"` : `"${key}" is not a non-empty string: ${JSON.stringify(value)}`,
+        value === undefined
+          ? `notification has no "${key}"`
+          : `"${key}" is not a non-empty string: ${JSON.stringify(value)}`,
       );
     }
   }

@@ -98,7 +98,10 @@ export abstract class RabbitListener<M extends IncomingMessage>
    * listener settled it itself (a duplicate).
    * @throws MalformedMessage for a message the server must not see
    */
-  protected abstract prepare(delivery: Delivery, decoded: Record<string, unknown>): Prepared<M> | undefined;
+  protected abstract prepare(
+    delivery: Delivery,
+    decoded: Record<string, unknown>,
+  ): Prepared<M> | undefined;
 
   /** Called by `cleanup()` before the connection closes (an RPC server deletes its fanout queue). */
   protected async release(): Promise<void> {}
@@ -176,10 +179,7 @@ export abstract class RabbitListener<M extends IncomingMessage>
     this.#pump();
   }
 
-  async #declareAll(
-    conn: RabbitConnection,
-    bounds: { timeoutMs?: number } = {},
-  ): Promise<void> {
+  async #declareAll(conn: RabbitConnection, bounds: { timeoutMs?: number } = {}): Promise<void> {
     for (const spec of this.#specs) await declareConsumerSpec(conn, spec, bounds);
   }
 
@@ -190,7 +190,10 @@ export abstract class RabbitListener<M extends IncomingMessage>
     }
     let prepared: Prepared<M> | undefined;
     try {
-      prepared = this.prepare(delivery, decodeDelivery(delivery, this.host.settings.maxMessageBytes));
+      prepared = this.prepare(
+        delivery,
+        decodeDelivery(delivery, this.host.settings.maxMessageBytes),
+      );
     } catch (err) {
       // As oslo: logged and rejected without requeue (dead-lettered if a policy says so).
       this.host.logger.error(
@@ -225,7 +228,10 @@ export abstract class RabbitListener<M extends IncomingMessage>
   #dropBuffered(): void {
     // Their channel is gone: the broker has already put them back in their queues.
     if (this.#buffer.length > 0) {
-      this.host.logger.debug('Dropping %d buffered messages of a lost channel', this.#buffer.length);
+      this.host.logger.debug(
+        'Dropping %d buffered messages of a lost channel',
+        this.#buffer.length,
+      );
     }
     this.#buffer = [];
   }

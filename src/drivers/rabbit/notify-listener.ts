@@ -76,8 +76,12 @@ export class NotificationListener extends RabbitListener<IncomingMessage> {
       this.host.logger.warn('ignoring duplicate message %s', uniqueId);
       return undefined;
     }
-    const message = new RabbitNotificationMessage(delivery, unpacked, this.#settler, this.host.logger, () =>
-      this.settled(),
+    const message = new RabbitNotificationMessage(
+      delivery,
+      unpacked,
+      this.#settler,
+      this.host.logger,
+      () => this.settled(),
     );
     message.setOnAcknowledged(() => this.#duplicates.add(uniqueId));
     return { message };

@@ -40,7 +40,10 @@ export interface RabbitDriverSettings {
   /** See {@link MAX_INCOMING_MESSAGE_BYTES}. */
   readonly maxMessageBytes: number;
   /** Connection options shared by every connection of the transport (role and prefetch aside). */
-  readonly connection: Omit<ConnectionOptions, 'role' | 'prefetch' | 'onReconnect' | 'connectionName'>;
+  readonly connection: Omit<
+    ConnectionOptions,
+    'role' | 'prefetch' | 'onReconnect' | 'connectionName'
+  >;
 }
 
 const seconds = (value: number): number => Math.round(value * 1000);
@@ -141,6 +144,7 @@ function sslOptions(opts: RabbitOptions): RabbitSslOptions | undefined {
  * bound still applies through it when smaller).
  */
 export function listenerPrefetch(settings: RabbitDriverSettings, maxUnsettled: number): number {
-  if (settings.prefetchCount > 0) return Math.min(settings.prefetchCount, Math.max(1, maxUnsettled));
+  if (settings.prefetchCount > 0)
+    return Math.min(settings.prefetchCount, Math.max(1, maxUnsettled));
   return Math.max(1, Math.floor(maxUnsettled));
 }

@@ -9,7 +9,7 @@ import { MessageDeliveryFailure } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { RabbitConnection, defaultConnectionName } from './connection.js';
 import type { RabbitDriverSettings } from './options.js';
-import { notifierQueue, type ConsumerSpec, type ExchangeSpec } from './topology.js';
+import type { ConsumerSpec, ExchangeSpec } from './topology.js';
 
 /**
  * The most publishes a transport lets wait for the broker at once (for a connection,
@@ -28,6 +28,11 @@ export interface PublishTarget {
   readonly mandatory: boolean;
   /** AMQP `expiration`, a decimal string of ms (calls only). */
   readonly expiration?: string | undefined;
+  /**
+   * Notifications: the queue named after the routing key, declared and bound before the
+   * publish (oslo's `_publish_and_creates_default_queue`), once per channel.
+   */
+  readonly notifierQueue?: ConsumerSpec | undefined;
 }
 
 /** Bounds of one publish. */
@@ -46,6 +51,7 @@ export class Publisher {
    * Notification queues declared by this transport: re-declared on every new channel
    * before any publish proceeds on it, so a notification confirmed after a broker
    * restart always had its queue (oslo re-declares before the next publish per key).
+   * Bounded by the distinct (exchange, topic, priority) triples a transport notifies.
    */
   readonly #notifierQueues = new Map<string, ConsumerSpec>();
   #pending = 0;
@@ -88,6 +94,12 @@ export class Publisher {
         timeoutMs: bounds.timeoutMs,
         signal: bounds.signal,
       };
+      const queue = target.notifierQueue;
+      if (queue !== undefined && queue.binding !== undefined) {
+        // Registered first: a channel replaced from here on re-declares it in onReconnect.
+        this.#notifierQueues.set(`${queue.binding.exchange}\u0000${queue.queue.name}`, queue);
+        await declareConsumerSpec(this.#connection, queue, bounds);
+      }
       const exchange = target.exchange;
       if (exchange !== undefined) {
         await this.#connection.declareExchange(
@@ -110,18 +122,6 @@ export class Publisher {
     } finally {
       this.#pending -= 1;
     }
-  }
-
-  /**
-   * Before the first notification to an (exchange, routing key) pair, declare the queue
-   * named after the key and bind it (oslo's `_publish_and_creates_default_queue`), so
-   * notifications wait for a listener that does not exist yet. Once per channel.
-   */
-  async declareNotifierQueue(exchange: string, routingKey: string, bounds: PublishBounds): Promise<void> {
-    const spec = notifierQueue(exchange, routingKey, this.#settings.topology);
-    // Registered first: a channel replaced from here on re-declares it in onReconnect.
-    this.#notifierQueues.set(`${exchange}\u0000${routingKey}`, spec);
-    await declareConsumerSpec(this.#connection, spec, bounds);
   }
 
   /** Close the connection; pending publishes reject with `ConnectionClosedError`. */
@@ -165,6 +165,11 @@ export async function declareConsumerSpec(
     options,
   );
   if (spec.binding !== undefined) {
-    await conn.bindQueue(spec.binding.queue, spec.binding.exchange, spec.binding.routingKey, options);
+    await conn.bindQueue(
+      spec.binding.queue,
+      spec.binding.exchange,
+      spec.binding.routingKey,
+      options,
+    );
   }
 }

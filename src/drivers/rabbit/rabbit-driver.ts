@@ -45,6 +45,7 @@ import { RpcListener } from './rpc-listener.js';
 import {
   fanoutExchange,
   notificationRoutingKey,
+  notifierQueue,
   rpcRoutingKey,
   topicExchange,
 } from './topology.js';
@@ -52,6 +53,19 @@ import {
 /** The `_timeout` sent for a call-monitor timeout: whole seconds, rounded up. */
 function callMonitorSeconds(ms: number | undefined): number | null {
   return ms === undefined ? null : Math.ceil(ms / 1000);
+}
+
+/** `promise`, or a rejection with the signal's reason once it aborts (the promise runs on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  });
 }
 
 /** See the module comment. */
@@ -75,16 +89,16 @@ export class RabbitDriver implements Driver {
   }
 
   /**
-   * The `connection_name`s of this driver's open connections (send, reply, listeners).
-   * For tests and operators: `rabbitmqctl list_connections client_properties` shows them.
+   * The `connection_name`s of this driver's connections, by role (`rabbitmqctl
+   * list_connections client_properties` shows them). For tests and operators.
    * @internal
    */
-  connectionNames(): string[] {
-    const names: string[] = [];
-    if (this.#publisher !== undefined) names.push(this.#publisher.connectionName);
-    if (this.#replyQueue !== undefined) names.push(this.#replyQueue.connectionName);
-    for (const listener of this.#listeners) names.push(listener.connectionName);
-    return names;
+  connectionNames(): { send: string | undefined; reply: string | undefined; listeners: string[] } {
+    return {
+      send: this.#publisher?.connectionName,
+      reply: this.#replyQueue?.connectionName,
+      listeners: [...this.#listeners].map((listener) => listener.connectionName),
+    };
   }
 
   /** The reply queue's name, once a call created it. @internal */
@@ -92,7 +106,12 @@ export class RabbitDriver implements Driver {
     return this.#replyQueue?.name;
   }
 
-  async send(target: Target, ctxt: Context, request: RpcRequest, options: SendOptions): Promise<unknown> {
+  async send(
+    target: Target,
+    ctxt: Context,
+    request: RpcRequest,
+    options: SendOptions,
+  ): Promise<unknown> {
     this.#checkOpen();
     const topic = target.topic;
     if (topic === undefined) throw new InvalidTarget('A topic is required to send', target);
@@ -140,12 +159,17 @@ export class RabbitDriver implements Driver {
     const body = encodeEnvelope(
       buildRpcRequest(
         request,
-        { msgId, replyQ: replyQueue.name, timeout: callMonitorSeconds(options.callMonitorTimeoutMs) },
+        {
+          msgId,
+          replyQ: replyQueue.name,
+          timeout: callMonitorSeconds(options.callMonitorTimeoutMs),
+        },
         ctxt,
       ),
     );
-    // The waiter owns the call's timeout, call monitor and signal; setting up the reply
-    // queue and publishing run until the call ends either way.
+    // The waiter owns the call's timeout, call monitor and signal: the caller's promise
+    // is the waiter's, so it settles in time even while the broker is away. Setting up
+    // the reply queue and publishing run beside it and stop when the call ends.
     const reply = replyQueue.waiter.waitFor(msgId, {
       timeoutMs,
       callMonitorTimeoutMs: options.callMonitorTimeoutMs,
@@ -156,18 +180,20 @@ export class RabbitDriver implements Driver {
       () => done.abort(),
       () => done.abort(),
     );
-    try {
-      await replyQueue.ensure();
-      done.signal.throwIfAborted();
-      await this.#sender().publish(
-        // The broker drops the request when nobody took it before the caller gives up.
-        { ...publishTarget, expiration: String(Math.trunc(timeoutMs)) },
-        Buffer.from(body, 'utf8'),
-        { retry: options.retry, signal: done.signal },
-      );
-    } catch (err) {
-      replyQueue.waiter.cancel(msgId, err);
-    }
+    void (async () => {
+      try {
+        await untilAborted(replyQueue.ensure(), done.signal);
+        await this.#sender().publish(
+          // The broker drops the request when nobody took it before the caller gives up.
+          { ...publishTarget, expiration: String(Math.trunc(timeoutMs)) },
+          Buffer.from(body, 'utf8'),
+          { retry: options.retry, signal: done.signal },
+        );
+      } catch (err) {
+        // A no-op when the call already ended (its own timeout, abort or reply).
+        replyQueue.waiter.cancel(msgId, err);
+      }
+    })();
     return reply;
   }
 
@@ -198,21 +224,23 @@ export class RabbitDriver implements Driver {
     const body = version === 2 ? encodeEnvelope(msg) : encodeMessage(msg);
     const exchangeName = this.#exchangeOf(target);
     const routingKey = notificationRoutingKey(topic, message.priority);
-    const sender = this.#sender();
-    await sender.declareNotifierQueue(exchangeName, routingKey, { retry });
-    await sender.publish(
+    await this.#sender().publish(
       {
         exchange: topicExchange(exchangeName, this.settings.topology),
         exchangeName,
         routingKey,
         mandatory: false,
+        notifierQueue: notifierQueue(exchangeName, routingKey, this.settings.topology),
       },
       Buffer.from(body, 'utf8'),
       { retry },
     );
   }
 
-  async listen(target: Target, options: ListenOptions): Promise<DriverListener<RpcIncomingMessage>> {
+  async listen(
+    target: Target,
+    options: ListenOptions,
+  ): Promise<DriverListener<RpcIncomingMessage>> {
     this.#checkOpen();
     const topic = target.topic;
     if (topic === undefined) throw new InvalidTarget('A server needs a topic to listen on', target);
@@ -259,7 +287,10 @@ export class RabbitDriver implements Driver {
     this.#closed = true;
     const reply = this.#replyQueue;
     const publisher = this.#publisher;
-    await Promise.all([reply?.close(), ...[...this.#listeners].map((listener) => listener.cleanup())]);
+    await Promise.all([
+      reply?.close(),
+      ...[...this.#listeners].map((listener) => listener.cleanup()),
+    ]);
     // Then: replies of calls that finished while listeners were cleaned up still go out.
     await publisher?.close();
     // Last, once every connection is released, so that a caller sees its call fail

@@ -41,7 +41,12 @@ export class ReplySender {
    * for a result JSON can't carry (before anything is sent) and with
    * `MessageDeliveryFailure`/`MessagingTimeout` when the broker stays away.
    */
-  async sendReply(replyQ: string, msgId: string, reply: RpcReply, signal?: AbortSignal): Promise<void> {
+  async sendReply(
+    replyQ: string,
+    msgId: string,
+    reply: RpcReply,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const result = reply.failure === undefined ? reply.result : null;
     const failure = reply.failure ?? null;
     // Encode once up front so an unserialisable result fails before any publish.

@@ -66,7 +66,11 @@ export class RabbitRpcMessage extends RabbitIncomingMessage implements RpcIncomi
     const replyQ = this.#replyQ;
     if (msgId === undefined || replyQ === undefined || this.#replied) return;
     // A heartbeat that can't go out within half the caller's monitor is useless.
-    await this.#sender.sendHeartbeat(replyQ, msgId, Math.max(1000, (callMonitorTimeoutMs ?? 2000) / 2));
+    await this.#sender.sendHeartbeat(
+      replyQ,
+      msgId,
+      Math.max(1000, (callMonitorTimeoutMs ?? 2000) / 2),
+    );
   }
 }
 
@@ -127,8 +131,13 @@ export class RpcListener extends RabbitListener<RpcIncomingMessage> {
       this.host.logger.warn('ignoring duplicate message %s', unpacked.msgId ?? unpacked.uniqueId);
       return undefined;
     }
-    const message = new RabbitRpcMessage(delivery, unpacked, this.#settler, this.host, this.#sender, () =>
-      this.settled(),
+    const message = new RabbitRpcMessage(
+      delivery,
+      unpacked,
+      this.#settler,
+      this.host,
+      this.#sender,
+      () => this.settled(),
     );
     // Recorded when the server gets it, not on arrival: a buffered request whose channel
     // died is redelivered and must not then count as a duplicate.

@@ -155,7 +155,11 @@ export function topicConsumer(
  * 14.0.3), non-durable, not auto-delete, `x-expires` = TTL, bound to
  * `<topic>_fanout` with key `<topic>` (ignored by a fanout exchange).
  */
-export function fanoutConsumer(topic: string, uniqueHex: string, flags: TopologyFlags): ConsumerSpec {
+export function fanoutConsumer(
+  topic: string,
+  uniqueHex: string,
+  flags: TopologyFlags,
+): ConsumerSpec {
   const exchange = fanoutExchange(topic);
   const name = `${topic}_fanout_${uniqueHex}`;
   return {
@@ -193,7 +197,11 @@ export function replyConsumer(name: string, flags: TopologyFlags): ConsumerSpec 
  * routing key, with the exchange's durable and auto-delete flags and no `x-expires`,
  * so notifications wait for a listener that does not exist yet.
  */
-export function notifierQueue(exchange: string, routingKey: string, flags: TopologyFlags): ConsumerSpec {
+export function notifierQueue(
+  exchange: string,
+  routingKey: string,
+  flags: TopologyFlags,
+): ConsumerSpec {
   return topicConsumer(exchange, routingKey, flags);
 }
 

@@ -415,7 +415,7 @@ def run_notifier(a):
                 from oslo_context import context as o_context
                 ctxt = o_context.RequestContext(**ctxt)
             notifier = oslo_messaging.Notifier(
-                transport, publisher_id=cmd['publisher_id'],
+                transport, publisher_id=cmd.get('publisher_id'),
                 driver=cmd.get('driver', 'messagingv2'),
                 topics=cmd['topics'], retry=cmd.get('retry'))
             with lock:  # keep the publish order of the commands

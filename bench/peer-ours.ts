@@ -1,0 +1,135 @@
+/**
+ * Bench peer for this library (public API only), driven by `bench/run.ts`.
+ *
+ *   tsx bench/peer-ours.ts server|client --url URL --exchange X --rpc-topic T --notify-topic N --server S
+ *
+ * server: an RPC server (method `bench` echoes `data`) and a notification listener
+ * (`info`), each counting what arrives. client: runs shapes on command (calls, casts,
+ * notifications) with a bounded number in flight, using the same client code as
+ * `oslo-messaging bench`.
+ */
+import { parseArgs } from 'node:util';
+
+import { runNotifyClient, runRpcClient } from '../src/cli/bench/roles.js';
+import { CliLogger } from '../src/cli/connection.js';
+import {
+  Config,
+  getNotificationListener,
+  getNotificationTransport,
+  getRpcServer,
+  getRpcTransport,
+  Target,
+} from '../src/index.js';
+import { Counter } from './counter.js';
+import {
+  epochMs,
+  reply,
+  serveCommands,
+  usage,
+  type ClientCommand,
+  type ClientResult,
+  type ServerCommand,
+} from './protocol.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    url: { type: 'string' },
+    exchange: { type: 'string' },
+    'rpc-topic': { type: 'string' },
+    'notify-topic': { type: 'string' },
+    server: { type: 'string', default: 'bench' },
+    'no-rpc': { type: 'boolean', default: false },
+  },
+});
+const role = positionals[0];
+const url = values.url ?? 'rabbit://guest:guest@127.0.0.1:5672/';
+const exchange = values.exchange ?? 'omtb';
+const rpcTopic = values['rpc-topic'] ?? 'omtb_rpc';
+const notifyTopic = values['notify-topic'] ?? 'omtb_notify';
+const conf = Config.from({ DEFAULT: { control_exchange: exchange } });
+const logger = new CliLogger(process.env['BENCH_DEBUG'] === '1');
+
+async function server(): Promise<void> {
+  const counter = new Counter();
+  const rpcTransport = getRpcTransport(conf, { url, logger });
+  const notifyTransport = getNotificationTransport(conf, { url, logger });
+  const endpoint = {
+    bench: (_ctxt: unknown, args: { data?: unknown }) => {
+      counter.record();
+      return args.data ?? null;
+    },
+  };
+  const rpc = values['no-rpc']
+    ? undefined
+    : getRpcServer(rpcTransport, { exchange, topic: rpcTopic, server: values.server }, [endpoint]);
+  const listener = getNotificationListener(
+    notifyTransport,
+    [new Target({ exchange, topic: notifyTopic })],
+    [{ info: () => counter.record() }],
+  );
+  await rpc?.start();
+  await listener.start();
+  reply({ event: 'ready' });
+  await serveCommands<ServerCommand>(async (command) => {
+    switch (command.cmd) {
+      case 'reset':
+        counter.reset();
+        return {};
+      case 'expect':
+        return counter.expect(command.count, command.timeoutMs, command.sampleEvery);
+      case 'quit':
+        return {};
+    }
+  });
+  await rpc?.close();
+  await listener.close();
+  await rpcTransport.cleanup();
+  await notifyTransport.cleanup();
+}
+
+async function client(): Promise<void> {
+  const rpcTransport = getRpcTransport(conf, { url, logger });
+  const notifyTransport = getNotificationTransport(conf, { url, logger });
+  reply({ event: 'ready' });
+  await serveCommands<ClientCommand>(async (command): Promise<object> => {
+    if (command.cmd === 'quit') return {};
+    const cpu = process.cpuUsage();
+    const options = {
+      messages: undefined,
+      durationMs: command.durationMs,
+      concurrency: command.concurrency,
+      payloadSize: command.payloadSize,
+    };
+    const startAt = epochMs();
+    const summary =
+      command.shape === 'notify'
+        ? await runNotifyClient(notifyTransport, notifyTopic, logger, options)
+        : await runRpcClient(
+            rpcTransport,
+            { exchange, topic: rpcTopic },
+            command.shape,
+            60_000,
+            options,
+          );
+    const result: ClientResult = {
+      ...usage(cpu),
+      sent: summary.sent,
+      errors: summary.errors,
+      ...(summary.firstError === undefined ? {} : { firstError: summary.firstError }),
+      startAt,
+      endAt: epochMs(),
+      p50: summary.latencyMs.p50,
+      p90: summary.latencyMs.p90,
+      p99: summary.latencyMs.p99,
+    };
+    return result;
+  });
+  await rpcTransport.cleanup();
+  await notifyTransport.cleanup();
+}
+
+if (role === 'server') await server();
+else if (role === 'client') await client();
+else throw new Error(`unknown role ${String(role)}`);
+process.exit(0);

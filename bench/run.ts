@@ -1,0 +1,437 @@
+/**
+ * Benchmarks: this library against Python oslo.messaging (Debian's) and raw amqplib on
+ * the local RabbitMQ, in one run, repetitions interleaved, ~1 KB payloads.
+ *
+ *   npx tsx bench/run.ts [--quick] [--reps N] [--duration S] [--json PATH]
+ *
+ * Each implementation runs as a server process and a client process (long-lived, driven
+ * over stdin/stdout; see protocol.ts). For every shape and repetition each implementation
+ * runs once, in a rotating order: a warm-up, then `--duration` seconds of sending with a
+ * fixed number in flight. Throughput is end to end: messages sent in the measured window
+ * divided by the time from its start until the server received the last of them (for
+ * calls, until the last reply). CPU per message is client plus server process CPU over
+ * that window. The table shows medians over the repetitions.
+ *
+ * Then a listener-memory check: one of our listeners consumes 100,000 notifications
+ * published as fast as the broker takes them; its RSS is sampled every 10,000.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { brokerVersion, deleteAll, prefillNotifications } from './amqp.js';
+import { PeerProcess } from './peer-process.js';
+import type { ClientResult, ServerResult, Shape } from './protocol.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const PYTHON = process.env['BENCH_PYTHON'] ?? '/usr/bin/python3';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    'payload-size': { type: 'string', default: '1024' },
+    impls: { type: 'string', default: 'ours,oslo,raw' },
+    shapes: { type: 'string' },
+    memory: { type: 'string' },
+    url: { type: 'string', default: 'rabbit://guest:guest@127.0.0.1:5672/' },
+    json: { type: 'string' },
+  },
+});
+const quick = values.quick;
+const REPS = Number(values.reps ?? (quick ? 2 : 5));
+const DURATION_MS = Number(values.duration ?? (quick ? 1 : 3)) * 1000;
+const WARMUP_MS = Number(values.warmup ?? (quick ? 0.3 : 0.5)) * 1000;
+const PAYLOAD = Number(values['payload-size']);
+const MEMORY_COUNT = Number(values.memory ?? (quick ? 20_000 : 100_000));
+// Reply and fanout queues expire a minute after their owner left (no 30-minute leftovers).
+const URL_ = values.url.includes('?') ? values.url : `${values.url}?rabbit_transient_queues_ttl=60`;
+
+interface ShapeSpec {
+  id: string;
+  label: string;
+  shape: Shape;
+  concurrency: number;
+  /** Messages are in flight: the shape where we aim at 5x Python. */
+  inFlight: boolean;
+}
+
+const SHAPES: readonly ShapeSpec[] = [
+  {
+    id: 'notify-1',
+    label: 'notifications, sequential',
+    shape: 'notify',
+    concurrency: 1,
+    inFlight: false,
+  },
+  {
+    id: 'notify-64',
+    label: 'notifications, 64 in flight',
+    shape: 'notify',
+    concurrency: 64,
+    inFlight: true,
+  },
+  { id: 'cast-1', label: 'casts, sequential', shape: 'cast', concurrency: 1, inFlight: false },
+  { id: 'cast-64', label: 'casts, 64 in flight', shape: 'cast', concurrency: 64, inFlight: true },
+  { id: 'call-1', label: 'calls, sequential', shape: 'call', concurrency: 1, inFlight: false },
+  { id: 'call-16', label: 'calls, 16 in flight', shape: 'call', concurrency: 16, inFlight: true },
+];
+const shapes =
+  values.shapes === undefined
+    ? SHAPES
+    : SHAPES.filter((s) => values.shapes!.split(',').includes(s.id));
+
+type ImplName = 'ours' | 'oslo' | 'raw';
+const IMPLS = values.impls.split(',') as ImplName[];
+
+interface Impl {
+  name: ImplName;
+  server: PeerProcess;
+  client: PeerProcess;
+  names: { exchange: string; rpcTopic: string; notifyTopic: string };
+}
+
+interface Measurement {
+  rate: number;
+  p50: number;
+  p99: number;
+  cpuUsPerMsg: number;
+  clientCpuUsPerMsg: number;
+  serverCpuUsPerMsg: number;
+  sent: number;
+  received: number;
+  errors: number;
+  firstError: string | undefined;
+  clientMaxRssKb: number;
+  serverMaxRssKb: number;
+}
+
+const runId = randomBytes(4).toString('hex');
+
+function peerCommand(impl: ImplName, role: string, names: Impl['names']): [string, string[]] {
+  const args = [
+    role,
+    '--url',
+    URL_,
+    '--exchange',
+    names.exchange,
+    '--rpc-topic',
+    names.rpcTopic,
+    '--notify-topic',
+    names.notifyTopic,
+    '--server',
+    'bench',
+  ];
+  switch (impl) {
+    case 'ours':
+      return [process.execPath, ['--import', 'tsx', 'bench/peer-ours.ts', ...args]];
+    case 'raw':
+      return [process.execPath, ['--import', 'tsx', 'bench/raw-amqplib.ts', ...args]];
+    case 'oslo':
+      return [PYTHON, ['bench/python/peer.py', ...args]];
+  }
+}
+
+function namesOf(impl: string): Impl['names'] {
+  const base = `omtb_${runId}_${impl}`;
+  return { exchange: base, rpcTopic: `${base}_rpc`, notifyTopic: `${base}_notify` };
+}
+
+async function startImpl(name: ImplName): Promise<Impl> {
+  const names = namesOf(name);
+  const [scmd, sargs] = peerCommand(name, 'server', names);
+  const server = new PeerProcess(`${name}-server`, scmd, sargs, ROOT);
+  await server.ready();
+  const [ccmd, cargs] = peerCommand(name, 'client', names);
+  const client = new PeerProcess(`${name}-client`, ccmd, cargs, ROOT);
+  await client.ready();
+  return { name, server, client, names };
+}
+
+async function runOnce(
+  impl: Impl,
+  spec: ShapeSpec,
+  durationMs: number,
+): Promise<[ClientResult, ServerResult]> {
+  await impl.server.request({ cmd: 'reset' }, 10_000);
+  const c = await impl.client.request<ClientResult>(
+    {
+      cmd: 'run',
+      shape: spec.shape,
+      concurrency: spec.concurrency,
+      durationMs,
+      payloadSize: PAYLOAD,
+    },
+    durationMs + 180_000,
+  );
+  const s = await impl.server.request<ServerResult>(
+    { cmd: 'expect', count: c.sent, timeoutMs: 120_000 },
+    130_000,
+  );
+  return [c, s];
+}
+
+async function measure(impl: Impl, spec: ShapeSpec): Promise<Measurement> {
+  await runOnce(impl, spec, WARMUP_MS);
+  const [c, s] = await runOnce(impl, spec, DURATION_MS);
+  const end = spec.shape === 'call' ? c.endAt : Math.max(c.endAt, s.lastAt);
+  const seconds = (end - c.startAt) / 1000;
+  const per = (ms: number): number => (c.sent > 0 ? (ms * 1000) / c.sent : NaN);
+  return {
+    rate: c.sent / seconds,
+    p50: c.p50,
+    p99: c.p99,
+    cpuUsPerMsg: per(c.cpuMs + s.cpuMs),
+    clientCpuUsPerMsg: per(c.cpuMs),
+    serverCpuUsPerMsg: per(s.cpuMs),
+    sent: c.sent,
+    received: s.received,
+    errors: c.errors,
+    firstError: c.firstError,
+    clientMaxRssKb: c.maxRssKb,
+    serverMaxRssKb: s.maxRssKb,
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const fmtRate = (x: number): string =>
+  Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-';
+const fmtMs = (x: number): string => (Number.isFinite(x) ? x.toFixed(x < 10 ? 2 : 1) : '-');
+const fmtRatio = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}x` : '-');
+const fmtUs = (x: number): string => (Number.isFinite(x) ? Math.round(x).toString() : '-');
+
+function log(message: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
+}
+
+async function memoryCheck(): Promise<{
+  count: number;
+  seconds: number;
+  samples: ServerResult['samples'];
+}> {
+  const names = namesOf('mem');
+  const [cmd, args] = peerCommand('ours', 'server', names);
+  const peer = new PeerProcess('ours-listener', cmd, [...args, '--no-rpc'], ROOT);
+  try {
+    await peer.ready();
+    await peer.request({ cmd: 'reset' }, 10_000);
+    const start = performance.now();
+    const every = Math.max(1, Math.floor(MEMORY_COUNT / 10));
+    const done = peer.request<ServerResult>(
+      { cmd: 'expect', count: MEMORY_COUNT, timeoutMs: 600_000, sampleEvery: every },
+      610_000,
+    );
+    await prefillNotifications(URL_, names.exchange, names.notifyTopic, MEMORY_COUNT, PAYLOAD);
+    const result = await done;
+    return {
+      count: result.received,
+      seconds: (performance.now() - start) / 1000,
+      samples: result.samples,
+    };
+  } finally {
+    await peer.stop();
+    await deleteAll(URL_, { queues: [`${names.notifyTopic}.info`], exchanges: [names.exchange] });
+  }
+}
+
+function machine(broker: string): string[] {
+  const cpus = os.cpus();
+  let python: string;
+  try {
+    python = execFileSync(
+      PYTHON,
+      [
+        '-c',
+        'import sys, oslo_messaging, importlib.metadata as m; print(sys.version.split()[0], m.version("oslo.messaging"))',
+      ],
+      { encoding: 'utf8' },
+    ).trim();
+  } catch {
+    python = 'unavailable';
+  }
+  return [
+    `- CPU: ${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown'}`,
+    `- memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; OS: ${os.type()} ${os.release()} (${os.arch()})`,
+    `- Node.js ${process.version}; amqplib ${amqplibVersion()}; Python ${python.replace(' ', ', oslo.messaging ')}`,
+    `- broker: ${broker} on 127.0.0.1 (same machine)`,
+  ];
+}
+
+function amqplibVersion(): string {
+  try {
+    const pkg = readFileSync(
+      new URL('../node_modules/amqplib/package.json', import.meta.url),
+      'utf8',
+    );
+    return (JSON.parse(pkg) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const broker = await brokerVersion(URL_);
+  log(
+    `run ${runId}: ${IMPLS.join(', ')}; ${shapes.length} shapes x ${REPS} reps of ${DURATION_MS / 1000} s`,
+  );
+  const impls: Impl[] = [];
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    log('interrupted; finishing the current measurement');
+  });
+  const results = new Map<string, Map<ImplName, Measurement[]>>();
+  const peakRss = new Map<string, number>();
+  try {
+    for (const name of IMPLS) impls.push(await startImpl(name));
+    for (const spec of shapes) {
+      const byImpl = new Map<ImplName, Measurement[]>(IMPLS.map((n) => [n, []]));
+      results.set(spec.id, byImpl);
+      for (let rep = 0; rep < REPS && !interrupted; rep++) {
+        // Rotate the order each repetition so no implementation always goes first.
+        const order = impls.map((_, i) => impls[(i + rep) % impls.length]!);
+        for (const impl of order) {
+          if (interrupted) break;
+          const m = await measure(impl, spec);
+          byImpl.get(impl.name)!.push(m);
+          for (const [peer, kb] of [
+            [impl.server.name, m.serverMaxRssKb],
+            [impl.client.name, m.clientMaxRssKb],
+          ] as const) {
+            peakRss.set(peer, Math.max(peakRss.get(peer) ?? 0, kb));
+          }
+          const lost = m.received < m.sent ? ` LOST ${m.sent - m.received}` : '';
+          const errs = m.errors > 0 ? ` errors ${m.errors} (${m.firstError ?? ''})` : '';
+          log(
+            `${spec.id} rep ${rep + 1} ${impl.name}: ${fmtRate(m.rate)} msg/s p50 ${fmtMs(m.p50)} ms cpu ${fmtUs(m.cpuUsPerMsg)} us/msg${lost}${errs}`,
+          );
+        }
+      }
+    }
+  } finally {
+    await Promise.all(impls.flatMap((i) => [i.server.stop(), i.client.stop()]));
+    await deleteAll(URL_, {
+      queues: IMPLS.flatMap((n) => {
+        const names = namesOf(n);
+        return [names.rpcTopic, `${names.rpcTopic}.bench`, `${names.notifyTopic}.info`];
+      }),
+      exchanges: IMPLS.flatMap((n) => [namesOf(n).exchange, `${namesOf(n).rpcTopic}_fanout`]),
+    });
+  }
+
+  let memory: Awaited<ReturnType<typeof memoryCheck>> | undefined;
+  if (MEMORY_COUNT > 0 && !interrupted) {
+    log(`listener-memory check: ${MEMORY_COUNT} notifications`);
+    memory = await memoryCheck();
+  }
+  const minutes = (performance.now() - started) / 60_000;
+  const report = renderReport(results, peakRss, memory, broker, minutes);
+  process.stdout.write(report);
+  if (values.json !== undefined) {
+    writeFileSync(
+      values.json,
+      JSON.stringify(
+        {
+          runId,
+          results: Object.fromEntries([...results].map(([k, v]) => [k, Object.fromEntries(v)])),
+          peakRss: Object.fromEntries(peakRss),
+          memory,
+        },
+        null,
+        2,
+      ),
+    );
+  }
+}
+
+function renderReport(
+  results: Map<string, Map<ImplName, Measurement[]>>,
+  peakRss: Map<string, number>,
+  memory: Awaited<ReturnType<typeof memoryCheck>> | undefined,
+  broker: string,
+  minutes: number,
+): string {
+  const med = (shape: string, impl: ImplName, key: keyof Measurement): number =>
+    median((results.get(shape)?.get(impl) ?? []).map((m) => m[key] as number));
+  const lines: string[] = [];
+  lines.push(`Machine:`, '', ...machine(broker), '');
+  lines.push(
+    `Run: \`npx tsx bench/run.ts${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}\`: ${REPS} repetitions x ${DURATION_MS / 1000} s per shape and implementation, interleaved; payload ${PAYLOAD} bytes; ${minutes.toFixed(1)} minutes in all. Medians.`,
+    '',
+  );
+  lines.push(
+    '| shape | ours msg/s | oslo msg/s | raw msg/s | ours/oslo | ours/raw | p50 ms ours / oslo / raw | p99 ms ours / oslo / raw | CPU µs/msg ours / oslo / raw |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  const verdicts: string[] = [];
+  for (const spec of shapes) {
+    const r = (impl: ImplName): number => med(spec.id, impl, 'rate');
+    const ours = r('ours');
+    const oslo = r('oslo');
+    const raw = r('raw');
+    const p50 = (i: ImplName): number => med(spec.id, i, 'p50');
+    const p99 = (i: ImplName): number => med(spec.id, i, 'p99');
+    const cpu = (i: ImplName): number => med(spec.id, i, 'cpuUsPerMsg');
+    lines.push(
+      `| ${spec.label} | ${fmtRate(ours)} | ${fmtRate(oslo)} | ${fmtRate(raw)} | ${fmtRatio(ours / oslo)} | ${fmtRatio(ours / raw)} | ${fmtMs(p50('ours'))} / ${fmtMs(p50('oslo'))} / ${fmtMs(p50('raw'))} | ${fmtMs(p99('ours'))} / ${fmtMs(p99('oslo'))} / ${fmtMs(p99('raw'))} | ${fmtUs(cpu('ours'))} / ${fmtUs(cpu('oslo'))} / ${fmtUs(cpu('raw'))} |`,
+    );
+    const misses: string[] = [];
+    if (ours / raw < 0.8) misses.push(`${fmtRatio(ours / raw)} of raw (target >= 0.80x)`);
+    if (spec.id === 'call-1' && p50('ours') / p50('raw') > 1.25) {
+      misses.push(`p50 ${fmtRatio(p50('ours') / p50('raw'))} raw's (target <= 1.25x)`);
+    }
+    if (spec.inFlight && ours / oslo < 5)
+      misses.push(`${fmtRatio(ours / oslo)} Python (target >= 5x)`);
+    verdicts.push(
+      `- ${spec.label}: ${misses.length === 0 ? 'meets the targets' : `misses: ${misses.join('; ')}`}`,
+    );
+  }
+  lines.push(
+    '',
+    'Targets (every shape >= 0.8x raw amqplib, sequential calls p50 <= 1.25x raw, >= 5x Python with messages in flight):',
+    '',
+    ...verdicts,
+    '',
+  );
+  lines.push('CPU split, client + server µs/msg (medians):', '');
+  for (const spec of shapes) {
+    const part = (i: ImplName): string =>
+      `${i} ${fmtUs(med(spec.id, i, 'clientCpuUsPerMsg'))} + ${fmtUs(med(spec.id, i, 'serverCpuUsPerMsg'))}`;
+    lines.push(`- ${spec.label}: ${IMPLS.map(part).join('; ')}`);
+  }
+  lines.push('', 'Peak RSS over the whole run (MiB):', '');
+  for (const impl of IMPLS) {
+    const s = peakRss.get(`${impl}-server`);
+    const c = peakRss.get(`${impl}-client`);
+    const mib = (kb: number | undefined): string =>
+      kb === undefined ? '-' : (kb / 1024).toFixed(0);
+    lines.push(`- ${impl}: server ${mib(s)}, client ${mib(c)}`);
+  }
+  if (memory !== undefined) {
+    lines.push(
+      '',
+      `Listener memory: ${memory.count.toLocaleString('en-US')} notifications consumed by one of our listeners in ${memory.seconds.toFixed(1)} s (published as fast as the broker confirms them, so a backlog builds); RSS / heap used every ${Math.floor(MEMORY_COUNT / 10).toLocaleString('en-US')}:`,
+      '',
+      `| received | ${(memory.samples ?? []).map((s) => s.received.toLocaleString('en-US')).join(' | ')} |`,
+      `| --- | ${(memory.samples ?? []).map(() => '---:').join(' | ')} |`,
+      `| RSS MiB | ${(memory.samples ?? []).map((s) => (s.rssKb / 1024).toFixed(1)).join(' | ')} |`,
+      `| heap MiB | ${(memory.samples ?? []).map((s) => ((s.heapKb ?? 0) / 1024).toFixed(1)).join(' | ')} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+await main();
+process.exit(0);
