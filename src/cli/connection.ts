@@ -15,7 +15,7 @@ import {
   type RPCTransport,
   type Transport,
 } from '../index.js';
-import { CliFailure, describeError, oneLine } from './errors.js';
+import { CliFailure, describeError, ExitCode, oneLine } from './errors.js';
 import { flagOpt, intOpt, listOpt, nameOpt, PROG, type OptionValues } from './options.js';
 
 /** The environment variable read when `--url` is not given. */
@@ -157,6 +157,20 @@ export async function closeTransport(transport: Transport, ms = 2_000): Promise<
   await withDeadline(transport.cleanup(), ms, () => new Error('cleanup timed out')).catch(
     () => undefined,
   );
+}
+
+/**
+ * `promise`, unless the interrupt comes first: then a {@link CliFailure} with status 130
+ * (a Ctrl-C while a command is still connecting ends it at once).
+ */
+export async function unlessInterrupted<T>(
+  promise: Promise<T>,
+  interrupt: { promise: Promise<NodeJS.Signals> },
+): Promise<T> {
+  const interrupted = interrupt.promise.then((signal) => {
+    throw new CliFailure(`interrupted (${signal})`, ExitCode.INTERRUPTED);
+  });
+  return Promise.race([promise, interrupted]);
 }
 
 /** Resolves on the first SIGINT or SIGTERM; the handlers are removed by `dispose`. */

@@ -24,6 +24,8 @@ export const ExitCode = {
   USAGE: 2,
   /** Nothing came back in time: no reply to a call, too few notifications before `--timeout`. */
   TIMEOUT: 3,
+  /** Interrupted (Ctrl-C) before it could start. */
+  INTERRUPTED: 130,
 } as const;
 
 /** A value of {@link ExitCode}. */

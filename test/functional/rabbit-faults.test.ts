@@ -481,7 +481,7 @@ test('rabbit faults - retry budgets: 0 and N fail with MessageDeliveryFailure, a
       {},
       {
         message_id: crypto.randomUUID(),
-        publisher_id: null as unknown as string,
+        publisher_id: null,
         event_type: 'omtr.x',
         priority: 'INFO',
         payload: null,

@@ -19,6 +19,7 @@ import {
   connectionSettings,
   onInterrupt,
   openNotificationTransport,
+  unlessInterrupted,
   unreachable,
   withDeadline,
 } from '../connection.js';
@@ -186,8 +187,11 @@ async function run(args: ParsedArgs): Promise<ExitCode> {
   let timer: NodeJS.Timeout | undefined;
   let started = false;
   try {
-    await withDeadline(listener.start(), settings.connectTimeoutMs, () =>
-      unreachable(transport, settings.connectTimeoutMs),
+    await unlessInterrupted(
+      withDeadline(listener.start(), settings.connectTimeoutMs, () =>
+        unreachable(transport, settings.connectTimeoutMs),
+      ),
+      interrupt,
     );
     started = true;
     logger.live = true;
