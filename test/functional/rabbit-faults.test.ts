@@ -230,7 +230,7 @@ function report(t: TestContext, label: string, counts: Counts): void {
   if (otherErrors.length > 0) t.diagnostic(`${label}: ${otherErrors.slice(0, 5).join(' | ')}`);
 }
 
-function assertCounts(counts: Counts, minSent: number): void {
+function assertCounts(counts: Counts, minSent: number, minAnswered: number): void {
   assert.ok(counts.notificationsSent >= minSent, `sent ${counts.notificationsSent} notifications`);
   assert.deepEqual(counts.otherErrors, [], 'no unexpected errors');
   assert.equal(counts.publishFailed, 0, 'retry -1: every notification is eventually confirmed');
@@ -242,8 +242,8 @@ function assertCounts(counts: Counts, minSent: number): void {
     'every call settled',
   );
   assert.ok(
-    counts.answered > counts.calls / 2,
-    `most calls answered (${counts.answered}/${counts.calls})`,
+    counts.answered >= counts.calls * minAnswered,
+    `answered ${counts.answered}/${counts.calls} calls (the others timed out or failed, as allowed)`,
   );
   assert.ok(
     counts.slowestCallMs <= CALL_TIMEOUT_MS + 1000,
@@ -297,7 +297,7 @@ test('rabbit faults - broker-closed connections mid-stream: no confirmed notific
   } finally {
     const counts = await stream.finish(30_000);
     report(t, 'connection closes', counts);
-    assertCounts(counts, 300);
+    assertCounts(counts, 300, 0.5);
   }
   // Every connection is back (same names) and consuming: one more round trip each way.
   const names = await ourConnections([env.serverTransport, env.clientTransport]);
@@ -345,7 +345,8 @@ test('rabbit faults - broker restart (stop_app, start_app) mid-stream with durab
     }
     const counts = await stream.finish(60_000);
     report(t, 'broker restart', counts);
-    assertCounts(counts, 300);
+    // Calls sent while the broker is down may time out; those before and after must not.
+    assertCounts(counts, 300, 0.3);
   }
   assert.equal(await call(env.client, env.topic, 4242), 4242);
 });

@@ -27,6 +27,7 @@ import {
   onInterrupt,
   openNotificationTransport,
   openRpcTransport,
+  unlessInterrupted,
   unreachable,
   withDeadline,
   type ConnectionSettings,
@@ -222,7 +223,13 @@ async function serve(
   kind: 'rpc' | 'notify',
 ): Promise<Report[]> {
   const interrupt = onInterrupt();
-  const server = await startServer(s, logger, kind);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await unlessInterrupted(startServer(s, logger, kind), interrupt);
+  } catch (err) {
+    interrupt.dispose();
+    throw err;
+  }
   logger.live = true;
   const stop = new AbortController();
   void interrupt.promise.then(() => stop.abort());
@@ -245,7 +252,7 @@ async function runAll(s: BenchSettings, logger: CliLogger): Promise<Report[]> {
   try {
     for (const kind of s.kind === 'both' ? (['rpc', 'notify'] as const) : [s.kind]) {
       if (stop.signal.aborted) break;
-      const server = await startServer(s, logger, kind);
+      const server = await unlessInterrupted(startServer(s, logger, kind), interrupt);
       logger.live = true;
       try {
         const client = await runClient(s, logger, kind, stop.signal, `${kind}`);

@@ -190,6 +190,9 @@ export class RabbitDriver implements Driver {
           { retry: options.retry, signal: done.signal },
         );
       } catch (err) {
+        // During cleanup() the connections close under the call: cleanup rejects it once
+        // everything is released, with its own error.
+        if (this.#closed) return;
         // A no-op when the call already ended (its own timeout, abort or reply).
         replyQueue.waiter.cancel(msgId, err);
       }
