@@ -12,8 +12,9 @@
  * calls, until the last reply). CPU per message is client plus server process CPU over
  * that window. The table shows medians over the repetitions.
  *
- * Then a listener-memory check: one of our listeners consumes 100,000 notifications
- * published as fast as the broker takes them; its RSS is sampled every 10,000.
+ * Then a listener-memory check: one of our listeners, then a raw amqplib consumer for
+ * comparison, consumes 100,000 notifications published as fast as the broker takes them;
+ * RSS and heap are sampled every 10,000.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -215,14 +216,26 @@ function log(message: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 }
 
-async function memoryCheck(): Promise<{
+interface MemoryCheck {
+  impl: ImplName;
   count: number;
   seconds: number;
-  samples: ServerResult['samples'];
-}> {
-  const names = namesOf('mem');
-  const [cmd, args] = peerCommand('ours', 'server', names);
-  const peer = new PeerProcess('ours-listener', cmd, [...args, '--no-rpc'], ROOT);
+  samples: NonNullable<ServerResult['samples']>;
+}
+
+/**
+ * One listener (a fresh server peer) consumes `MEMORY_COUNT` notifications in oslo's
+ * envelope, published as fast as the broker confirms them, so a backlog builds.
+ */
+async function memoryCheck(impl: 'ours' | 'raw'): Promise<MemoryCheck> {
+  const names = namesOf(`mem_${impl}`);
+  const [cmd, args] = peerCommand(impl, 'server', names);
+  const peer = new PeerProcess(
+    `${impl}-listener`,
+    cmd,
+    impl === 'ours' ? [...args, '--no-rpc'] : args,
+    ROOT,
+  );
   try {
     await peer.ready();
     await peer.request({ cmd: 'reset' }, 10_000);
@@ -235,13 +248,17 @@ async function memoryCheck(): Promise<{
     await prefillNotifications(URL_, names.exchange, names.notifyTopic, MEMORY_COUNT, PAYLOAD);
     const result = await done;
     return {
+      impl,
       count: result.received,
       seconds: (performance.now() - start) / 1000,
-      samples: result.samples,
+      samples: result.samples ?? [],
     };
   } finally {
     await peer.stop();
-    await deleteAll(URL_, { queues: [`${names.notifyTopic}.info`], exchanges: [names.exchange] });
+    await deleteAll(URL_, {
+      queues: [`${names.notifyTopic}.info`, names.rpcTopic],
+      exchanges: [names.exchange],
+    });
   }
 }
 
@@ -331,10 +348,12 @@ async function main(): Promise<void> {
     });
   }
 
-  let memory: Awaited<ReturnType<typeof memoryCheck>> | undefined;
+  const memory: MemoryCheck[] = [];
   if (MEMORY_COUNT > 0 && !interrupted) {
-    log(`listener-memory check: ${MEMORY_COUNT} notifications`);
-    memory = await memoryCheck();
+    for (const impl of ['ours', 'raw'] as const) {
+      log(`listener-memory check (${impl}): ${MEMORY_COUNT} notifications`);
+      memory.push(await memoryCheck(impl));
+    }
   }
   const minutes = (performance.now() - started) / 60_000;
   const report = renderReport(results, peakRss, memory, broker, minutes);
@@ -359,7 +378,7 @@ async function main(): Promise<void> {
 function renderReport(
   results: Map<string, Map<ImplName, Measurement[]>>,
   peakRss: Map<string, number>,
-  memory: Awaited<ReturnType<typeof memoryCheck>> | undefined,
+  memory: readonly MemoryCheck[],
   broker: string,
   minutes: number,
 ): string {
@@ -419,16 +438,21 @@ function renderReport(
       kb === undefined ? '-' : (kb / 1024).toFixed(0);
     lines.push(`- ${impl}: server ${mib(s)}, client ${mib(c)}`);
   }
-  if (memory !== undefined) {
+  const ours = memory.find((m) => m.impl === 'ours');
+  if (ours !== undefined) {
+    const every = Math.floor(MEMORY_COUNT / 10).toLocaleString('en-US');
+    const mib = (kb: number | undefined): string => ((kb ?? 0) / 1024).toFixed(1);
     lines.push(
       '',
-      `Listener memory: ${memory.count.toLocaleString('en-US')} notifications consumed by one of our listeners in ${memory.seconds.toFixed(1)} s (published as fast as the broker confirms them, so a backlog builds); RSS / heap used every ${Math.floor(MEMORY_COUNT / 10).toLocaleString('en-US')}:`,
+      `Listener memory: ${MEMORY_COUNT.toLocaleString('en-US')} notifications (oslo 2.0 envelope, ${PAYLOAD} B payload) published as fast as the broker confirms them, so a backlog builds, and consumed by one listener; RSS and heap used (MiB) every ${every} received. Our listener took ${ours.seconds.toFixed(1)} s.`,
       '',
-      `| received | ${(memory.samples ?? []).map((s) => s.received.toLocaleString('en-US')).join(' | ')} |`,
-      `| --- | ${(memory.samples ?? []).map(() => '---:').join(' | ')} |`,
-      `| RSS MiB | ${(memory.samples ?? []).map((s) => (s.rssKb / 1024).toFixed(1)).join(' | ')} |`,
-      `| heap MiB | ${(memory.samples ?? []).map((s) => ((s.heapKb ?? 0) / 1024).toFixed(1)).join(' | ')} |`,
+      `| received | ${ours.samples.map((s) => s.received.toLocaleString('en-US')).join(' | ')} |`,
+      `| --- | ${ours.samples.map(() => '---:').join(' | ')} |`,
     );
+    for (const m of memory) {
+      lines.push(`| ${m.impl} RSS | ${m.samples.map((s) => mib(s.rssKb)).join(' | ')} |`);
+      lines.push(`| ${m.impl} heap | ${m.samples.map((s) => mib(s.heapKb)).join(' | ')} |`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

@@ -7,6 +7,7 @@ import { Config, type ConfigInput } from './config.js';
 import type { Driver } from './drivers/driver.js';
 import { findDriver, loadDriver } from './drivers/registry.js';
 import type { RemoteExceptionRegistry } from './drivers/remote-error.js';
+import { MessagingException } from './errors.js';
 import { defaultLogger, type Logger } from './log.js';
 import { TransportURL } from './transport-url.js';
 
@@ -73,7 +74,7 @@ export class Transport {
   /** @internal The driver, loaded and created on first use. */
   _driver(): Promise<Driver> {
     if (this.#closed) {
-      return Promise.reject(new Error('transport is closed'));
+      return Promise.reject(new MessagingException('The transport is closed'));
     }
     this.#driver ??= loadDriver(this.url.driverName).then((factory) =>
       factory({

@@ -6,8 +6,10 @@
  */
 import type { Config } from '../config.js';
 import { DriverLoadFailure } from '../errors.js';
+import { silentLogger } from '../log.js';
 import type { TransportURL } from '../transport-url.js';
 import type { DriverFactory } from './driver.js';
+import { resolveRabbitSettings } from './rabbit/options.js';
 
 interface DriverEntry {
   /** Whether listeners can give messages back to the queue (`allowRequeue`). */
@@ -19,9 +21,11 @@ interface DriverEntry {
 
 const rabbit: DriverEntry = {
   supportsRequeue: true,
-  // Every URL query key must be an [oslo_messaging_rabbit] option: oslo fails the
-  // transport at construction for an unknown one, and so do we.
-  validate: (url, conf) => void conf.rabbit(url.query),
+  // Every URL query key must be an [oslo_messaging_rabbit] option, and the options must
+  // make sense together (login method, compression, quorum with HA): oslo fails the
+  // transport at construction, and so do we. This resolves settings only; the AMQP
+  // code is loaded with the driver.
+  validate: (url, conf) => void resolveRabbitSettings(url, conf, silentLogger),
   load: async () => (await import('./rabbit/rabbit-driver.js')).createRabbitDriver,
 };
 

@@ -466,13 +466,15 @@ export function rpcContract(it: ContractTest): void {
         timeoutMs: 60_000,
       },
     );
-    await sleep(20);
-    await client.cleanup();
-    await assert.rejects(call, (err: unknown) => {
-      assert.ok(err instanceof MessagingException);
-      assert.ok(!(err instanceof MessagingTimeout));
+    // Attach the handler before cleanup, so the rejection is never unhandled.
+    const outcome = assert.rejects(call, (err: unknown) => {
+      assert.ok(err instanceof MessagingException, 'a MessagingException');
+      assert.ok(!(err instanceof MessagingTimeout), 'not a timeout');
       return true;
     });
+    await sleep(20);
+    await client.cleanup();
+    await outcome;
   });
 
   it('an unserialisable argument or result fails with TypeError at send time', async (env) => {
