@@ -278,6 +278,8 @@ test(
     }
     const requeued = await inbox.waitForCount((r) => r.eventType === 'interop.requeue.me', 2);
     const raised = await inbox.waitForCount((r) => r.eventType === 'interop.raise.me', 2);
+    // Handled concurrently with the redeliveries: wait for it rather than race it.
+    await inbox.waitForCount((r) => r.eventType === 'interop.handled', 1);
     for (const [a, b] of [requeued, raised]) {
       assert.equal(a!.metadata.message_id, b!.metadata.message_id);
       assert.deepEqual(b!.payload, PAYLOAD);
