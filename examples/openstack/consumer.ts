@@ -34,6 +34,7 @@ import {
   getNotificationTransport,
   getRpcClient,
   getRpcTransport,
+  MessagingTimeout,
   NotificationFilter,
   RemoteError,
   Target,
@@ -320,8 +321,9 @@ function listenFor(seconds: number): Promise<void> {
 
 const events = new InstanceEvents();
 // A pool is a consumer group with a queue of its own (named after the pool), bound to
-// every `<topic>.<priority>`: this listener gets a copy of each notification, and the
-// deployment's other consumers (Ceilometer...) still get theirs.
+// `<topic>.<priority>` for each priority the endpoints handle: this listener gets a copy
+// of each notification, and the deployment's other consumers (Ceilometer...) still get
+// theirs.
 const listener = getNotificationListener(
   notificationTransport,
   notificationTopics.map((topic) => new Target({ topic })),
@@ -335,12 +337,23 @@ try {
       `${notificationTransport.controlExchange}, pool ${args.pool}`,
   );
   if (args.listen !== undefined) {
-    await listenFor(Number(args.listen));
+    const seconds = Number(args.listen);
+    if (!Number.isFinite(seconds) || seconds < 0) {
+      throw new Error(`--listen takes a number of seconds, not ${args.listen}`);
+    }
+    await listenFor(seconds);
   } else {
     await rpcDemo(events);
   }
   console.log(`done: ${events.received.length} instance notification(s) received`);
 } catch (err) {
+  if (err instanceof MessagingTimeout) {
+    console.error(
+      `no compute service answered on topic ${args.topic}` +
+        `${args.host === undefined ? '' : ` for host ${args.host}`}: is it running, ` +
+        'on the same broker and exchange?',
+    );
+  }
   console.error('consumer failed:', err);
   process.exitCode = 1;
 } finally {

@@ -293,6 +293,11 @@ def main():
     logging.basicConfig(
         stream=sys.stderr, level=logging.DEBUG if a.debug else logging.WARNING,
         format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    if not a.debug:
+        # py-amqp warns about frames that arrive while oslo closes a channel at
+        # shutdown (harmless): keep them for --debug.
+        logging.getLogger('amqp').addFilter(
+            lambda record: 'during closing channel' not in record.getMessage())
     done = stop_on_signals_and_eof(a.max_seconds)
 
     conf = load_config(a)

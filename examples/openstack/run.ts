@@ -40,6 +40,9 @@ const READY_TIMEOUT_MS = 30_000;
 const CONSUMER_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 15_000;
 
+let service: ChildProcess | undefined;
+let consumer: ChildProcess | undefined;
+
 /** `--name value` for each option that is set. */
 function flags(options: Record<string, string | undefined>): string[] {
   return Object.entries(options).flatMap(([name, value]) =>
@@ -81,7 +84,7 @@ async function within<T>(promise: Promise<T>, ms: number, fallback: () => T): Pr
       try {
         resolve(fallback());
       } catch (err) {
-        reject(err as Error);
+        reject(err instanceof Error ? err : new Error(String(err)));
       }
     }, ms);
   });
@@ -102,42 +105,44 @@ async function startService(): Promise<ChildProcess> {
     ...(args.debug ? ['--debug'] : []),
   ];
   console.log(`[run] starting the Python service: ${PYTHON} ${argv.join(' ')}`);
-  const service = spawn(PYTHON, argv, {
+  const child = spawn(PYTHON, argv, {
     // stdin stays open: the service stops at its end, should this process die.
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
   });
+  service = child;
   const ready = new Promise<void>((resolve, reject) => {
-    forward(service, '[nova-like]', (line) => {
+    forward(child, '[nova-like]', (line) => {
       if (line === 'ready') resolve();
     });
-    service.once('error', reject);
-    void exited(service).then((code) =>
+    child.once('error', reject);
+    void exited(child).then((code) =>
       reject(new Error(`the Python service exited (${code}) before it was ready`)),
     );
   });
-  try {
-    await within(ready, READY_TIMEOUT_MS, () => {
-      throw new Error(`the Python service was not ready within ${READY_TIMEOUT_MS} ms`);
-    });
-  } catch (err) {
-    await stopService(service);
-    throw err;
-  }
-  return service;
+  await within(ready, READY_TIMEOUT_MS, () => {
+    throw new Error(`the Python service was not ready within ${READY_TIMEOUT_MS} ms`);
+  });
+  return child;
 }
 
-/** SIGTERM to the service's PID; SIGKILL if it has not exited in time. */
-async function stopService(service: ChildProcess): Promise<void> {
-  if (service.exitCode !== null || service.signalCode !== null) return;
-  if (service.pid === undefined) return; // it never started
-  console.log(`[run] stopping the Python service (pid ${service.pid})`);
-  process.kill(service.pid, 'SIGTERM');
-  const code = await within(exited(service), STOP_TIMEOUT_MS, () => {
-    service.kill('SIGKILL');
-    return 'killed';
-  });
-  console.log(`[run] the Python service exited (${code})`);
+let stopping: Promise<void> | undefined;
+
+/** SIGTERM to the service's PID; SIGKILL if it has not exited in time. Once. */
+function stopService(child: ChildProcess): Promise<void> {
+  stopping ??= (async () => {
+    if (child.pid === undefined) return; // it never started
+    if (child.exitCode === null && child.signalCode === null) {
+      console.log(`[run] stopping the Python service (pid ${child.pid})`);
+      process.kill(child.pid, 'SIGTERM');
+    }
+    const code = await within(exited(child), STOP_TIMEOUT_MS, () => {
+      child.kill('SIGKILL');
+      return 'killed';
+    });
+    console.log(`[run] the Python service exited (${code})`);
+  })();
+  return stopping;
 }
 
 /** Run the consumer to its end; resolves with its exit code. */
@@ -145,25 +150,27 @@ async function runConsumer(): Promise<number | string> {
   const argv = [...shared, ...flags({ pool: args.pool })];
   console.log(`[run] starting the Node consumer: consumer.ts ${argv.join(' ')}`);
   // The consumer is TypeScript: run it with the tsx loader this script runs under.
-  const consumer = spawn(
+  const child = spawn(
     process.execPath,
     ['--import', import.meta.resolve('tsx'), CONSUMER, ...argv],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  forward(consumer, '[node]');
-  return within(exited(consumer), CONSUMER_TIMEOUT_MS, () => {
-    consumer.kill('SIGKILL');
+  consumer = child;
+  forward(child, '[node]');
+  return within(exited(child), CONSUMER_TIMEOUT_MS, () => {
+    child.kill('SIGKILL');
     return `killed after ${CONSUMER_TIMEOUT_MS} ms`;
   });
 }
 
-let service: ChildProcess | undefined;
+// Interrupted (Ctrl-C, SIGTERM): stop both children, then the finally block below ends.
 const interrupted = (): void => {
+  consumer?.kill('SIGTERM');
   if (service !== undefined) void stopService(service);
 };
 process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
 try {
-  service = await startService();
+  await startService();
   const code = await runConsumer();
   console.log(`[run] the Node consumer exited (${code})`);
   if (code !== 0) process.exitCode = 1;

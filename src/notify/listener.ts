@@ -42,6 +42,14 @@ export interface NotificationListenerOptions extends ServerOptions {
    * @default none: the shared `<topic>.<priority>` queues
    */
   pool?: string | undefined;
+  /**
+   * Tap: consume a private temporary queue (exclusive, auto-delete, gone when the listener
+   * is cleaned up) bound with the same `<topic>.<priority>` keys, so the listener sees a
+   * copy of every notification and takes nothing from the consumers already there. For
+   * tools (`oslo-messaging listen`). Ignored with a `pool`.
+   * @default false
+   */
+  tap?: boolean | undefined;
 }
 
 /** Options of {@link getBatchNotificationListener}. */
@@ -118,6 +126,8 @@ abstract class NotificationServerBase extends MessageHandlingServer {
   readonly pool: string | undefined;
   /** Whether REQUEUE results and endpoint errors give messages back to the queue. */
   readonly allowRequeue: boolean;
+  /** Whether this listener taps (see {@link NotificationListenerOptions.tap}). */
+  readonly tap: boolean;
   protected abstract readonly priorities: readonly NotificationPriority[];
 
   protected constructor(
@@ -129,6 +139,7 @@ abstract class NotificationServerBase extends MessageHandlingServer {
     warnIfRpcTransport(transport);
     this.targets = checkTargets(targets);
     this.pool = checkPool(options.pool);
+    this.tap = options.tap ?? false;
     this.allowRequeue = options.allowRequeue ?? false;
     // The driver is loaded lazily; refuse now when the transport can already tell.
     if (this.allowRequeue && !transport.supportsRequeue) throw requeueUnsupported(transport);
@@ -144,7 +155,7 @@ abstract class NotificationServerBase extends MessageHandlingServer {
     const bindings: NotificationBinding[] = this.targets.flatMap((target) =>
       this.priorities.map((priority) => ({ target, priority })),
     );
-    return driver.listenForNotifications(bindings, this.pool, { maxUnsettled });
+    return driver.listenForNotifications(bindings, this.pool, { maxUnsettled, tap: this.tap });
   }
 
   /** Settle after dispatch: requeue only when asked and allowed, else acknowledge. */

@@ -193,7 +193,14 @@ export async function drive(
           durationMs: options.durationMs,
         }));
   const worker = async (): Promise<void> => {
+    let sinceYield = 0;
     while (more()) {
+      // A transport that settles without I/O (fake://) would otherwise starve timers (the
+      // progress bar) and, with `all`, the server sharing this process.
+      if (++sinceYield === 64) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       const payload = makePayload(next++, options.payloadSize);
       const t0 = performance.now();
       try {
