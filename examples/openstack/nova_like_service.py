@@ -118,8 +118,9 @@ class ComputeManager(object):
         return inst
 
     def _notify(self, ctxt, inst, event_suffix):
-        # Nova's legacy notifications: event type compute.instance.<action>.<phase>,
-        # priority info, and a flat payload describing the instance.
+        # Nova's legacy notifications: event type
+        # compute.instance.<action>.<phase>, priority info, and a flat payload
+        # describing the instance.
         event_type = 'compute.instance.%s' % event_suffix
         self.notifier.info(ctxt, event_type, legacy_payload(inst))
         say('  notified %s (instance %s, task_state %s)'
@@ -275,7 +276,8 @@ def main():
     ap.add_argument('--config-file', action='append',
                     help='a nova.conf-style file (repeatable; default: the '
                          'nova.conf next to this script)')
-    ap.add_argument('--transport-url', help='overrides [DEFAULT] transport_url')
+    ap.add_argument('--transport-url',
+                    help='overrides [DEFAULT] transport_url')
     ap.add_argument('--exchange',
                     help='overrides [DEFAULT] control_exchange (nova)')
     ap.add_argument('--host', help='overrides [DEFAULT] host (the host name)')
