@@ -80,8 +80,13 @@ export {
 } from './notify/index.js';
 
 export type { TransportOptions } from './transport.js';
-export type { Context as RequestContext } from './drivers/driver.js';
-export type { TransportHost, EffectiveHost, TransportURLFields } from './transport-url.js';
+export type { Context as RequestContext, NotificationMessage } from './drivers/driver.js';
+export type {
+  TransportHost,
+  EffectiveHost,
+  TransportURLFields,
+  TransportURLParseOptions,
+} from './transport-url.js';
 export type {
   ConfigInput,
   ConfigObject,
@@ -91,6 +96,9 @@ export type {
   RabbitOptions,
   MetricsOptions,
   OptionInfo,
+  OptionType,
+  OptionUnit,
+  DeprecatedName,
 } from './config.js';
 export type { TargetFields, TargetOverrides } from './target.js';
 export type { Serializer } from './serializer.js';
