@@ -26,6 +26,11 @@ export class TaskExecutor {
   #running = 0;
   readonly #queue: (() => Promise<void>)[] = [];
   #idle: (() => void)[] = [];
+  /** A task settled (either way): its slot goes to the next one. */
+  readonly #done = (): void => {
+    this.#running--;
+    this.#next();
+  };
 
   constructor(concurrency: number) {
     // Zero would queue every task forever; a fraction would be rounded by nobody.
@@ -65,12 +70,7 @@ export class TaskExecutor {
       } catch {
         running = Promise.resolve();
       }
-      void running
-        .catch(() => undefined)
-        .finally(() => {
-          this.#running--;
-          this.#next();
-        });
+      running.then(this.#done, this.#done);
     }
     if (this.pending === 0 && this.#idle.length > 0) {
       const idle = this.#idle;

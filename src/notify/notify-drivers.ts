@@ -104,11 +104,22 @@ class MessagingDriver implements NotifyDriver {
   readonly name: NotifyDriverName;
   readonly #context: NotifyDriverContext;
   readonly #version: 1 | 2;
+  /** One Target per topic (targets are immutable); bounded by the configured topics. */
+  readonly #targets = new Map<string, Target>();
 
   constructor(context: NotifyDriverContext, version: 1 | 2) {
     this.name = version === 2 ? 'messagingv2' : 'messaging';
     this.#context = context;
     this.#version = version;
+  }
+
+  #target(topic: string): Target {
+    let target = this.#targets.get(topic);
+    if (target === undefined) {
+      target = new Target({ topic });
+      this.#targets.set(topic, target);
+    }
+    return target;
   }
 
   async notify(
@@ -123,7 +134,7 @@ class MessagingDriver implements NotifyDriver {
     for (const topic of topics) {
       try {
         const driver = await transport._driver();
-        await driver.sendNotification(new Target({ topic }), ctxt, message, this.#version, retry);
+        await driver.sendNotification(this.#target(topic), ctxt, message, this.#version, retry);
       } catch (err) {
         logger.error(
           'Could not send notification to %s. event_type=%s message_id=%s: %s',

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Context, RpcRequest, SendOptions } from '../drivers/driver.js';
+import { setOwnKey } from '../drivers/pyjson.js';
 import { ConfigurationError, InvalidTarget, RPCVersionCapError } from '../errors.js';
 import { NoOpSerializer, type Serializer } from '../serializer.js';
 import { Target, type TargetFields, type TargetOverrides } from '../target.js';
@@ -348,14 +349,12 @@ export class RPCClient<API extends object = UntypedRpcApi, C = Context> {
       throw new TypeError('method must be a non-empty string');
     }
     const request: RpcRequest = { method, args: {} };
-    for (const [name, value] of Object.entries(args ?? {})) {
-      // defineProperty keeps an argument named `__proto__` an ordinary key.
-      Object.defineProperty(request.args, name, {
-        value: this.serializer.serializeEntity(ctxt, value),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+    if (args !== undefined && args !== null) {
+      const out = request.args;
+      for (const name of Object.keys(args)) {
+        // setOwnKey keeps an argument named `__proto__` an ordinary key.
+        setOwnKey(out, name, this.serializer.serializeEntity(ctxt, args[name]));
+      }
     }
     if (target.namespace !== undefined) request.namespace = target.namespace;
     if (target.version !== undefined) request.version = target.version;

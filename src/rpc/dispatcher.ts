@@ -6,6 +6,7 @@
  * @module
  */
 import type { Context } from '../drivers/driver.js';
+import { setOwnKey } from '../drivers/pyjson.js';
 import { NoSuchMethod, UnsupportedVersion } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { NoOpSerializer, type Serializer } from '../serializer.js';
@@ -181,13 +182,15 @@ export class RPCDispatcher {
     const stopHeartbeats = this.#startHeartbeats(incoming, method);
     try {
       const ctxt = this.serializer.deserializeContext(incoming.ctxt);
-      // fromEntries defines own properties, so an argument named `__proto__` stays data.
-      const args = Object.fromEntries(
-        Object.entries(rawArgs).map(([name, value]) => [
+      // setOwnKey defines own properties, so an argument named `__proto__` stays data.
+      const args: Record<string, unknown> = {};
+      for (const name of Object.keys(rawArgs)) {
+        setOwnKey(
+          args,
           name,
-          this.serializer.deserializeEntity(ctxt, value),
-        ]),
-      );
+          this.serializer.deserializeEntity(ctxt, (rawArgs as Record<string, unknown>)[name]),
+        );
+      }
       const result: unknown = await (fn as (ctxt: unknown, args: unknown) => unknown).call(
         endpoint,
         ctxt,

@@ -18,7 +18,7 @@ import {
 import { pyDumps } from '../../src/drivers/pyjson.js';
 import { MalformedMessage, UnsupportedRpcEnvelopeVersion } from '../../src/errors.js';
 
-// Bodies captured from Python oslo.messaging 14.0.3 on RabbitMQ (../shared/spec/captures).
+// Bodies captured from Python oslo.messaging 14.0.3 on RabbitMQ 3.10, byte for byte.
 const captured = {
   // raw-rpc-srv1.jsonl line 1
   CALL_ECHO: String.raw`{"oslo.version": "2.0", "oslo.message": "{\"method\": \"echo\", \"args\": {\"a\": 1, \"b\": \"caf\\u00e9 \\u2603\", \"c\": [1, 2, 3], \"d\": null, \"e\": {\"x\": 1.5, \"y\": true}}, \"_msg_id\": \"3524b63210dd4dd5b9e03d01b88370d5\", \"_reply_q\": \"reply_d124c15acc4a410a84ae80ad465fc8be\", \"_timeout\": null, \"_unique_id\": \"d085c07dc4654f47872e3663018f844d\", \"_context_user_id\": \"u-1\", \"_context_project_id\": \"p-1\", \"_context_request_id\": \"req-123\", \"_context_auth_token\": \"SECRET-TOKEN\", \"_context_roles\": [\"admin\", \"member\"], \"_context_is_admin\": true}"}`,

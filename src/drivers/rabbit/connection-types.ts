@@ -8,6 +8,7 @@ import { ConfigurationError } from '../../errors.js';
 import { defaultLogger, type Logger } from '../../log.js';
 import type { RabbitConnection } from './connection.js';
 import type { FailoverStrategy, RabbitHost } from './connection-failover.js';
+import type { AbortLike } from './connection-wait.js';
 import {
   defaultConnectionName,
   type LoginMethod,
@@ -113,7 +114,7 @@ export interface OperationOptions {
   /** Connection retries: `undefined` or -1 forever, 0 none, N at most N (oslo's `retry`). */
   readonly retry?: number | undefined;
   /** Aborting rejects with the signal's reason. */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortLike | undefined;
   /** Rejects with `MessagingTimeout` after this long. */
   readonly timeoutMs?: number | undefined;
 }

@@ -28,6 +28,48 @@ export class RetryBudget {
 }
 
 /**
+ * What an operation needs of an abort signal: an `AbortSignal`, or a {@link Cancellation}
+ * (no `DOMException`, no event objects; for the driver's per-call bookkeeping).
+ */
+export interface AbortLike {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * A minimal abort signal: `abort()` sets `aborted` and `reason` and calls the listeners
+ * (each once). Much cheaper than an `AbortController` when it is made for every message.
+ */
+export class Cancellation implements AbortLike {
+  aborted = false;
+  reason: unknown = undefined;
+  #listeners: (() => void)[] | undefined;
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.aborted) return;
+    (this.#listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const listeners = this.#listeners;
+    if (listeners === undefined) return;
+    const i = listeners.indexOf(listener);
+    if (i >= 0) listeners.splice(i, 1);
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
+  }
+}
+
+/**
  * The abort signal and timeout of one operation. `race` rejects with the signal's reason
  * or with `MessagingTimeout`; `dispose` removes the listener and clears the timer, so
  * nothing outlives the operation.
@@ -36,8 +78,8 @@ export class OpGuard {
   readonly #aborted: Promise<never> | undefined;
   #cleanup: (() => void) | undefined;
 
-  constructor(signal: AbortSignal | undefined, timeoutMs: number | undefined, what: string) {
-    signal?.throwIfAborted();
+  constructor(signal: AbortLike | undefined, timeoutMs: number | undefined, what: string) {
+    if (signal?.aborted === true) throw signal.reason;
     if (signal === undefined && timeoutMs === undefined) return;
     this.#aborted = new Promise<never>((_resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;

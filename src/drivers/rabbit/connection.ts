@@ -171,6 +171,16 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     return this.#conn === undefined ? undefined : endpointOf(this.#conn.host);
   }
 
+  /**
+   * The channel operations would use right now without waiting, as an opaque token (a new
+   * channel is a new token), or `undefined` when there is none. Declarations are cached
+   * per channel: what a caller saw declared under one token needs no declaring again
+   * while the same token is ready. @internal
+   */
+  get readyChannel(): object | undefined {
+    return this.#fastSlot();
+  }
+
   /** Resolves once the connection is up (connecting if needed), within the bounds given. */
   async connect(options: OperationOptions = {}): Promise<void> {
     await this.#withSlot(options, 'connect', async () => undefined);

@@ -8,6 +8,7 @@
 import { MessageDeliveryFailure } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { RabbitConnection, defaultConnectionName } from './connection.js';
+import type { AbortLike } from './connection-wait.js';
 import type { RabbitDriverSettings } from './options.js';
 import type { ConsumerSpec, ExchangeSpec } from './topology.js';
 
@@ -39,7 +40,7 @@ export interface PublishTarget {
 export interface PublishBounds {
   readonly retry?: number | undefined;
   readonly timeoutMs?: number | undefined;
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortLike | undefined;
 }
 
 /** See the module comment. */
@@ -55,6 +56,10 @@ export class Publisher {
    */
   readonly #notifierQueues = new Map<string, ConsumerSpec>();
   #pending = 0;
+  /** The channel {@link #declared} is about (see `RabbitConnection.readyChannel`). */
+  #declaredOn: object | undefined;
+  /** What this publisher saw declared on that channel. */
+  readonly #declared = new Set<string>();
 
   constructor(settings: RabbitDriverSettings, logger: Logger) {
     this.#settings = settings;
@@ -89,38 +94,74 @@ export class Publisher {
     }
     this.#pending += 1;
     try {
-      const options = {
-        retry: bounds.retry,
-        timeoutMs: bounds.timeoutMs,
-        signal: bounds.signal,
-      };
       const queue = target.notifierQueue;
-      if (queue !== undefined && queue.binding !== undefined) {
-        // Registered first: a channel replaced from here on re-declares it in onReconnect.
-        this.#notifierQueues.set(`${queue.binding.exchange}\u0000${queue.queue.name}`, queue);
-        await declareConsumerSpec(this.#connection, queue, bounds);
-      }
       const exchange = target.exchange;
-      if (exchange !== undefined) {
-        await this.#connection.declareExchange(
-          exchange.name,
-          exchange.type,
-          { durable: exchange.durable, autoDelete: exchange.autoDelete },
-          options,
-        );
+      // Declarations are per channel (and cached there): once this publisher saw them
+      // done on the channel that is ready now, the common path skips their awaits.
+      let key: string | undefined;
+      if (queue !== undefined && queue.binding !== undefined) {
+        key = `q\u0000${queue.binding.exchange}\u0000${queue.queue.name}`;
+      } else if (exchange !== undefined) {
+        key = `x\u0000${exchange.name}\u0000${exchange.type}\u0000${exchange.durable}\u0000${exchange.autoDelete}`;
       }
+      if (key !== undefined && !this.#isDeclared(key)) await this.#declare(target, key, bounds);
       const compression = this.#settings.compression;
-      const payload = compression === undefined ? body : compression.compress(body);
-      const headers = compression === undefined ? {} : { compression: compression.contentType };
       await this.#connection.publish(
         target.exchangeName,
         target.routingKey,
-        payload,
-        { headers, mandatory: target.mandatory, expiration: target.expiration },
-        { ...options, republishUnconfirmed: true },
+        compression === undefined ? body : compression.compress(body),
+        {
+          headers: compression === undefined ? {} : { compression: compression.contentType },
+          mandatory: target.mandatory,
+          expiration: target.expiration,
+        },
+        {
+          retry: bounds.retry,
+          timeoutMs: bounds.timeoutMs,
+          signal: bounds.signal,
+          republishUnconfirmed: true,
+        },
       );
     } finally {
       this.#pending -= 1;
+    }
+  }
+
+  #isDeclared(key: string): boolean {
+    const channel = this.#connection.readyChannel;
+    if (channel === undefined) return false;
+    if (channel !== this.#declaredOn) {
+      this.#declaredOn = channel;
+      this.#declared.clear();
+      return false;
+    }
+    return this.#declared.has(key);
+  }
+
+  async #declare(target: PublishTarget, key: string, bounds: PublishBounds): Promise<void> {
+    const before = this.#connection.readyChannel;
+    const queue = target.notifierQueue;
+    if (queue !== undefined && queue.binding !== undefined) {
+      // Registered first: a channel replaced from here on re-declares it in onReconnect.
+      this.#notifierQueues.set(`${queue.binding.exchange}\u0000${queue.queue.name}`, queue);
+      await declareConsumerSpec(this.#connection, queue, bounds);
+    }
+    const exchange = target.exchange;
+    if (exchange !== undefined) {
+      await this.#connection.declareExchange(
+        exchange.name,
+        exchange.type,
+        { durable: exchange.durable, autoDelete: exchange.autoDelete },
+        { retry: bounds.retry, timeoutMs: bounds.timeoutMs, signal: bounds.signal },
+      );
+    }
+    // Done on this channel only if it was ready throughout (the same channel object).
+    if (before !== undefined && this.#connection.readyChannel === before) {
+      if (before !== this.#declaredOn) {
+        this.#declaredOn = before;
+        this.#declared.clear();
+      }
+      this.#declared.add(key);
     }
   }
 

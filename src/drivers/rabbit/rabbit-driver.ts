@@ -39,6 +39,7 @@ import type { ListenerHost, TrackedListener } from './listener.js';
 import { NotificationListener } from './notify-listener.js';
 import { resolveRabbitSettings, type RabbitDriverSettings } from './options.js';
 import { Publisher, type PublishTarget } from './publisher.js';
+import { Cancellation } from './connection-wait.js';
 import { ReplyQueue } from './reply-queue.js';
 import { ReplySender } from './reply-sender.js';
 import { RpcListener } from './rpc-listener.js';
@@ -55,18 +56,8 @@ function callMonitorSeconds(ms: number | undefined): number | null {
   return ms === undefined ? null : Math.ceil(ms / 1000);
 }
 
-/** `promise`, or a rejection with the signal's reason once it aborts (the promise runs on). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([promise, aborted]).finally(() => {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-  });
-}
+/** Why the reply-queue setup and publish of a call stopped: the call had ended. */
+const CALL_ENDED = new Error('The call ended');
 
 /** See the module comment. */
 export class RabbitDriver implements Driver {
@@ -169,34 +160,41 @@ export class RabbitDriver implements Driver {
     );
     // The waiter owns the call's timeout, call monitor and signal: the caller's promise
     // is the waiter's, so it settles in time even while the broker is away. Setting up
-    // the reply queue and publishing run beside it and stop when the call ends.
+    // the reply queue and publishing run beside it and stop when the call ends (`end`, a
+    // Cancellation: no AbortController, DOMException or event per call).
     const reply = replyQueue.waiter.waitFor(msgId, {
       timeoutMs,
       callMonitorTimeoutMs: options.callMonitorTimeoutMs,
       signal: options.signal,
     });
-    const done = new AbortController();
-    reply.then(
-      () => done.abort(),
-      () => done.abort(),
-    );
-    void (async () => {
-      try {
-        await untilAborted(replyQueue.ensure(), done.signal);
-        await this.#sender().publish(
-          // The broker drops the request when nobody took it before the caller gives up.
-          { ...publishTarget, expiration: String(Math.trunc(timeoutMs)) },
-          Buffer.from(body, 'utf8'),
-          { retry: options.retry, signal: done.signal },
-        );
-      } catch (err) {
+    const end = new Cancellation();
+    let sending = true;
+    const onEnd = (): void => {
+      if (sending) end.abort(CALL_ENDED);
+    };
+    reply.then(onEnd, onEnd);
+    const bounds = { retry: options.retry, signal: end };
+    const publish = (): Promise<void> =>
+      this.#sender().publish(
+        // The broker drops the request when nobody took it before the caller gives up.
+        { ...publishTarget, expiration: String(Math.trunc(timeoutMs)) },
+        Buffer.from(body, 'utf8'),
+        bounds,
+      );
+    const sent = replyQueue.ready ? publish() : replyQueue.ensure(bounds).then(publish);
+    sent.then(
+      () => {
+        sending = false;
+      },
+      (err: unknown) => {
+        sending = false;
         // During cleanup() the connections close under the call: cleanup rejects it once
         // everything is released, with its own error.
         if (this.#closed) return;
         // A no-op when the call already ended (its own timeout, abort or reply).
         replyQueue.waiter.cancel(msgId, err);
-      }
-    })();
+      },
+    );
     return reply;
   }
 

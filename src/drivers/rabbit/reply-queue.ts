@@ -13,7 +13,8 @@ import { ReplyWaiter } from '../reply-waiter.js';
 import { RabbitConnection, defaultConnectionName, type Delivery } from './connection.js';
 import { decodeDelivery } from './incoming.js';
 import type { RabbitDriverSettings } from './options.js';
-import { declareConsumerSpec } from './publisher.js';
+import { OpGuard } from './connection-wait.js';
+import { declareConsumerSpec, type PublishBounds } from './publisher.js';
 import { consumerArguments, replyConsumer, type ConsumerSpec } from './topology.js';
 
 /** See the module comment. */
@@ -25,7 +26,8 @@ export class ReplyQueue {
   readonly #settings: RabbitDriverSettings;
   readonly #spec: ConsumerSpec;
   readonly #connection: RabbitConnection;
-  #ready: Promise<void> | undefined;
+  #ready = false;
+  #consuming: Promise<void> | undefined;
 
   constructor(
     settings: RabbitDriverSettings,
@@ -50,30 +52,46 @@ export class ReplyQueue {
     return this.#connection.connectionName;
   }
 
-  /**
-   * Declare and consume the queue, once. Shared by concurrent calls; a failure is
-   * reported to the calls waiting then, and the next call tries again.
-   */
-  ensure(): Promise<void> {
-    this.#ready ??= this.#setUp().catch((err: unknown) => {
-      this.#ready = undefined;
-      throw err;
-    });
+  /** Whether the queue is declared and consumed (then {@link ensure} has nothing to do). */
+  get ready(): boolean {
     return this.#ready;
+  }
+
+  /**
+   * Declare and consume the queue, once, within the call's bounds: its `retry` budget
+   * (a call with retry 0 to an unreachable broker fails with `MessageDeliveryFailure`
+   * after one attempt, as a cast does), its `signal` and `timeoutMs`. Concurrent calls
+   * share the declarations (cached per channel) and the one `basic.consume`; a failure
+   * is reported to the calls waiting then, and the next call tries again.
+   */
+  async ensure(bounds: PublishBounds = {}): Promise<void> {
+    if (this.#ready) return;
+    await declareConsumerSpec(this.#connection, this.#spec, bounds);
+    this.#consuming ??= this.#connection
+      .consume(this.name, (d) => this.#receive(d), {
+        timeoutMs: this.#settings.rpcResponseTimeoutMs,
+        arguments: consumerArguments(this.#settings.topology),
+      })
+      .then(
+        () => {
+          this.#ready = true;
+        },
+        (err: unknown) => {
+          this.#consuming = undefined;
+          throw err;
+        },
+      );
+    const guard = new OpGuard(bounds.signal, bounds.timeoutMs, 'basic.consume');
+    try {
+      await guard.race(this.#consuming);
+    } finally {
+      guard.dispose();
+    }
   }
 
   /** Close the connection (waiting calls stay for the driver to reject). */
   async close(): Promise<void> {
     await this.#connection.close();
-  }
-
-  async #setUp(): Promise<void> {
-    const bounds = { timeoutMs: this.#settings.rpcResponseTimeoutMs };
-    await declareConsumerSpec(this.#connection, this.#spec, bounds);
-    await this.#connection.consume(this.name, (d) => this.#receive(d), {
-      ...bounds,
-      arguments: consumerArguments(this.#settings.topology),
-    });
   }
 
   #receive(delivery: Delivery): void {

@@ -49,8 +49,11 @@ export class ReplySender {
   ): Promise<void> {
     const result = reply.failure === undefined ? reply.result : null;
     const failure = reply.failure ?? null;
-    // Encode once up front so an unserialisable result fails before any publish.
-    encodeEnvelope(buildRpcReply({ result, failure, ending: true, msgId }));
+    // Encoded up front so an unserialisable result fails before any publish; the first
+    // try sends this body, later tries a fresh one (a new _unique_id each, as oslo).
+    let body: string | undefined = encodeEnvelope(
+      buildRpcReply({ result, failure, ending: true, msgId }),
+    );
     if (!this.#valid(replyQ, msgId)) return;
     const retryFor = this.#settings.missingConsumerRetryTimeoutMs;
     const started = Date.now();
@@ -59,7 +62,14 @@ export class ReplySender {
     for (;;) {
       const remaining = started + bound - Date.now();
       try {
-        await this.#publish(replyQ, msgId, result, failure, true, Math.max(1, remaining), signal);
+        const first = body;
+        body = undefined;
+        await this.#publish(
+          replyQ,
+          first ?? encodeEnvelope(buildRpcReply({ result, failure, ending: true, msgId })),
+          Math.max(1, remaining),
+          signal,
+        );
         return;
       } catch (err) {
         if (!(err instanceof MessageUndeliverable)) throw err;
@@ -94,7 +104,10 @@ export class ReplySender {
       throw new MessageDeliveryFailure('Heartbeat send failed. Missing queue');
     }
     try {
-      await this.#publish(replyQ, msgId, null, null, false, timeoutMs, undefined);
+      const body = encodeEnvelope(
+        buildRpcReply({ result: null, failure: null, ending: false, msgId }),
+      );
+      await this.#publish(replyQ, body, timeoutMs, undefined);
     } catch (err) {
       if (err instanceof MessageUndeliverable) {
         throw new MessageDeliveryFailure('Heartbeat send failed. Missing queue', { cause: err });
@@ -111,15 +124,10 @@ export class ReplySender {
 
   async #publish(
     replyQ: string,
-    msgId: string,
-    result: unknown,
-    failure: string | null,
-    ending: boolean,
+    body: string,
     timeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    // A fresh _unique_id per message, as oslo does on every try.
-    const body = encodeEnvelope(buildRpcReply({ result, failure, ending, msgId }));
     await this.#publisher().publish(
       {
         exchange: undefined,
