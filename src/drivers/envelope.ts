@@ -354,6 +354,39 @@ export function buildNotification(
   return packContext(msg, ctxt);
 }
 
+/** What a driver is handed to send: the notifier's dict (see `NotificationMessage`). */
+export interface NotificationBody {
+  message_id: string;
+  publisher_id: string | null;
+  event_type: string;
+  priority: string;
+  payload: unknown;
+  timestamp: string;
+}
+
+/**
+ * The body a driver publishes for a notification: oslo's 2.0 envelope for `version` 2
+ * (the `messagingv2` driver), the same dict bare for 1 (the `messaging` driver).
+ */
+export function encodeNotification(
+  message: NotificationBody,
+  ctxt: WireContext | null | undefined,
+  version: 1 | 2,
+): string {
+  const msg = buildNotification(
+    {
+      messageId: message.message_id,
+      publisherId: message.publisher_id,
+      eventType: message.event_type,
+      priority: message.priority,
+      payload: message.payload,
+      timestamp: message.timestamp,
+    },
+    ctxt,
+  );
+  return version === 2 ? encodeEnvelope(msg) : encodeMessage(msg);
+}
+
 // ---------------------------------------------------------------------------------------
 // Notification timestamps
 

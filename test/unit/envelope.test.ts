@@ -8,6 +8,7 @@ import {
   decodeMessage,
   encodeEnvelope,
   encodeMessage,
+  encodeNotification,
   formatNotificationTimestamp,
   hex32,
   packContext,
@@ -514,5 +515,25 @@ test('parseNotificationTimestamp - reads what formatNotificationTimestamp writes
       parseNotificationTimestamp(formatNotificationTimestamp(date))?.getTime(),
       date.getTime(),
     );
+  }
+});
+
+test('encodeNotification - wraps version 2 in the envelope and sends version 1 bare', () => {
+  const message = {
+    message_id: 'bb69211e-633d-4530-820f-3d3b315fd53b',
+    publisher_id: 'owire.host1',
+    event_type: 'owire.instance.create.end',
+    priority: 'INFO',
+    payload: { name: 'caf\u00e9' },
+    timestamp: '2026-11-29 05:04:52.838860',
+  };
+  const v2 = encodeNotification(message, { user_id: 'u-1' }, 2);
+  const v1 = encodeNotification(message, { user_id: 'u-1' }, 1);
+  assert.ok(v2.startsWith('{"oslo.version": "2.0", "oslo.message": "{'), v2);
+  assert.ok(v1.startsWith('{"message_id": "bb69211e-'), v1);
+  for (const body of [v1, v2]) {
+    const { ctxt, message: decoded } = unpackContext(decodeMessage(body));
+    assert.deepEqual(decoded, message);
+    assert.deepEqual(ctxt, { user_id: 'u-1', client_timeout: null });
   }
 });

@@ -35,11 +35,10 @@ import type {
   SendOptions,
 } from '../driver.js';
 import {
-  buildNotification,
+  encodeNotification,
   buildRpcRequest,
   decodeMessage,
   encodeEnvelope,
-  encodeMessage,
   hex32,
 } from '../envelope.js';
 import { ReplyWaiter } from '../reply-waiter.js';
@@ -190,19 +189,7 @@ class FakeDriver implements Driver, ListenerHost {
     if (topic === undefined) {
       throw new InvalidTarget('A topic is required to send a notification', target);
     }
-    const msg = buildNotification(
-      {
-        messageId: message.message_id,
-        publisherId: message.publisher_id,
-        eventType: message.event_type,
-        priority: message.priority,
-        payload: message.payload,
-        timestamp: message.timestamp,
-      },
-      ctxt,
-    );
-    // v2 is the oslo envelope; v1 (`messaging`) is the same dict, bare.
-    const body = version === 2 ? encodeEnvelope(msg) : encodeMessage(msg);
+    const body = encodeNotification(message, ctxt, version);
     const exchange = this.#exchange(target);
     const routingKey = `${topic}.${message.priority.toLowerCase()}`;
     // The notifier declares and binds the queue itself, so notifications wait for a

@@ -29,10 +29,9 @@ import type {
   SendOptions,
 } from '../driver.js';
 import {
-  buildNotification,
+  encodeNotification,
   buildRpcRequest,
   encodeEnvelope,
-  encodeMessage,
   hex32,
 } from '../envelope.js';
 import type { ListenerHost, TrackedListener } from './listener.js';
@@ -210,19 +209,7 @@ export class RabbitDriver implements Driver {
     if (topic === undefined) {
       throw new InvalidTarget('A topic is required to send a notification', target);
     }
-    const msg = buildNotification(
-      {
-        messageId: message.message_id,
-        publisherId: message.publisher_id,
-        eventType: message.event_type,
-        priority: message.priority,
-        payload: message.payload,
-        timestamp: message.timestamp,
-      },
-      ctxt,
-    );
-    // v2 is the oslo envelope; v1 (the `messaging` driver) is the same dict, bare.
-    const body = version === 2 ? encodeEnvelope(msg) : encodeMessage(msg);
+    const body = encodeNotification(message, ctxt, version);
     const exchangeName = this.#exchangeOf(target);
     const routingKey = notificationRoutingKey(topic, message.priority);
     await this.#sender().publish(
