@@ -112,7 +112,7 @@ export type {
   RemoteExceptionConstructor,
   RemoteExceptionFactory,
   RemoteExceptionRegistry,
-} from './drivers/remote-error.js';
+} from './wire/remote-error.js';
 export type {
   CallOptions,
   CastOptions,

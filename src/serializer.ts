@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { toPrimitive } from './drivers/pyjson.js';
+import { toPrimitive } from './wire/pyjson.js';
 
 /**
  * Converts entities and contexts to and from primitives (oslo's `Serializer`, with its

@@ -6,7 +6,7 @@
 import { Config, type ConfigInput } from './config.js';
 import type { Driver } from './drivers/driver.js';
 import { findDriver, loadDriver } from './drivers/registry.js';
-import type { RemoteExceptionRegistry } from './drivers/remote-error.js';
+import type { RemoteExceptionRegistry } from './wire/remote-error.js';
 import { MessagingException } from './errors.js';
 import { defaultLogger, type Logger } from './log.js';
 import { TransportURL } from './transport-url.js';

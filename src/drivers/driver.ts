@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Target } from '../target.js';
 import type { TransportURL } from '../transport-url.js';
-import type { RemoteExceptionRegistry } from './remote-error.js';
+import type { RemoteExceptionRegistry } from '../wire/remote-error.js';
 
 /** A request context as it travels: a JSON object. */
 export type Context = Record<string, unknown>;

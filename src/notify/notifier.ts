@@ -4,8 +4,8 @@
  * @module
  */
 import type { Context, NotificationMessage } from '../drivers/driver.js';
-import { formatNotificationTimestamp, uuid36 } from '../drivers/envelope.js';
-import { toPrimitive } from '../drivers/pyjson.js';
+import { formatNotificationTimestamp, uuid36 } from '../wire/envelope.js';
+import { toPrimitive } from '../wire/pyjson.js';
 import { ConfigurationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { NoOpSerializer, type Serializer } from '../serializer.js';

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Context, NotificationMessage } from '../drivers/driver.js';
-import { pyDumps } from '../drivers/pyjson.js';
+import { pyDumps } from '../wire/pyjson.js';
 import { ConfigurationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Target } from '../target.js';

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Context, RpcRequest, SendOptions } from '../drivers/driver.js';
-import { setOwnKey } from '../drivers/pyjson.js';
+import { setOwnKey } from '../wire/pyjson.js';
 import { ConfigurationError, InvalidTarget, RPCVersionCapError } from '../errors.js';
 import { NoOpSerializer, type Serializer } from '../serializer.js';
 import { Target, type TargetFields, type TargetOverrides } from '../target.js';

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Context } from '../drivers/driver.js';
-import { setOwnKey } from '../drivers/pyjson.js';
+import { setOwnKey } from '../wire/pyjson.js';
 import { NoSuchMethod, UnsupportedVersion } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { NoOpSerializer, type Serializer } from '../serializer.js';

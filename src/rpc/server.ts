@@ -5,7 +5,7 @@
  * @module
  */
 import type { Driver, DriverListener, RpcIncomingMessage, RpcReply } from '../drivers/driver.js';
-import { serializeRemoteError } from '../drivers/remote-error.js';
+import { serializeRemoteError } from '../wire/remote-error.js';
 import { ExpectedException, InvalidTarget, NoSuchMethod } from '../errors.js';
 import { MessageHandlingServer, type ServerOptions } from '../server.js';
 import type { Serializer } from '../serializer.js';

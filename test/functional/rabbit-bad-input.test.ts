@@ -15,7 +15,7 @@ import { deflateSync } from 'node:zlib';
 
 import type { ConsumeMessage } from 'amqplib';
 
-import { pyDumps } from '../../src/drivers/pyjson.js';
+import { pyDumps } from '../../src/wire/pyjson.js';
 import { MAX_INCOMING_MESSAGE_BYTES } from '../../src/drivers/rabbit/options.js';
 import type { Logger } from '../../src/log.js';
 import { getNotificationListener } from '../../src/notify/index.js';

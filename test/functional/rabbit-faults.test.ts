@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { format } from 'node:util';
 
 import type { Driver } from '../../src/drivers/driver.js';
-import { pyDumps } from '../../src/drivers/pyjson.js';
+import { pyDumps } from '../../src/wire/pyjson.js';
 import { MAX_PENDING_PUBLISHES } from '../../src/drivers/rabbit/publisher.js';
 import { MessageDeliveryFailure, MessagingTimeout } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';

@@ -21,7 +21,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import type { ConsumeMessage } from 'amqplib';
 
 import type { Driver, NotificationMessage } from '../../src/drivers/driver.js';
-import { pyDumps } from '../../src/drivers/pyjson.js';
+import { pyDumps } from '../../src/wire/pyjson.js';
 import { getRpcServer } from '../../src/rpc/index.js';
 import { Target } from '../../src/target.js';
 import { getRpcTransport, type Transport } from '../../src/transport.js';

@@ -15,8 +15,8 @@ import {
   parseNotificationTimestamp,
   unpackContext,
   uuid36,
-} from '../../src/drivers/envelope.js';
-import { pyDumps } from '../../src/drivers/pyjson.js';
+} from '../../src/wire/envelope.js';
+import { pyDumps } from '../../src/wire/pyjson.js';
 import { MalformedMessage, UnsupportedRpcEnvelopeVersion } from '../../src/errors.js';
 
 // Bodies captured from Python oslo.messaging 14.0.3 on RabbitMQ 3.10, byte for byte.

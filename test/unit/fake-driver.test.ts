@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Driver, IncomingMessage, RpcIncomingMessage } from '../../src/drivers/driver.js';
 import { fakeVirtualHost } from '../../src/drivers/fake/broker.js';
-import { encodeEnvelope } from '../../src/drivers/envelope.js';
+import { encodeEnvelope } from '../../src/wire/envelope.js';
 import { MessageDeliveryFailure } from '../../src/errors.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { Target } from '../../src/target.js';

@@ -8,7 +8,7 @@ import {
   pyNumber,
   strtime,
   toPrimitive,
-} from '../../src/drivers/pyjson.js';
+} from '../../src/wire/pyjson.js';
 
 // Expected texts below are what Python 3.11's json.dumps(value) printed for the same value.
 const dumpsCases: [string, unknown, string][] = [

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { pyDumps } from '../../src/drivers/pyjson.js';
+import { pyDumps } from '../../src/wire/pyjson.js';
 import {
   DEFAULT_REMOTE_MODULE,
   deserializeRemoteError,
@@ -9,7 +9,7 @@ import {
   serializeRemoteError,
   type FailureInfo,
   type RemoteExceptionRegistry,
-} from '../../src/drivers/remote-error.js';
+} from '../../src/wire/remote-error.js';
 import {
   ExpectedException,
   MessagingTimeout,

@@ -7,7 +7,7 @@ import {
   ReplyWaiter,
   callMonitorTimeoutFromWire,
   type ReplyWaiterContext,
-} from '../../src/drivers/reply-waiter.js';
+} from '../../src/drivers/common/reply-waiter.js';
 import { MessagingTimeout, RemoteError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 

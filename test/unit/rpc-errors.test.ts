@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 
 import type { Context } from '../../src/drivers/driver.js';
-import type { RemoteExceptionRegistry } from '../../src/drivers/remote-error.js';
+import type { RemoteExceptionRegistry } from '../../src/wire/remote-error.js';
 import { ExpectedException, MessagingTimeout, RemoteError } from '../../src/errors.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import {

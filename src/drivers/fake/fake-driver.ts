@@ -40,8 +40,8 @@ import {
   decodeMessage,
   encodeEnvelope,
   hex32,
-} from '../envelope.js';
-import { ReplyWaiter } from '../reply-waiter.js';
+} from '../../wire/envelope.js';
+import { ReplyWaiter } from '../common/reply-waiter.js';
 import {
   CreditPool,
   fakeVirtualHost,

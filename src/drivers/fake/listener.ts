@@ -15,8 +15,8 @@ import type {
   RpcIncomingMessage,
   RpcReply,
 } from '../driver.js';
-import { buildRpcReply, decodeMessage, encodeEnvelope, unpackContext } from '../envelope.js';
-import { callMonitorTimeoutFromWire } from '../reply-waiter.js';
+import { buildRpcReply, decodeMessage, encodeEnvelope, unpackContext } from '../../wire/envelope.js';
+import { callMonitorTimeoutFromWire } from '../common/reply-waiter.js';
 import { CreditPool, type Consumer, type Delivery, type FakeQueue } from './broker.js';
 
 /** oslo keeps the last 16 `_unique_id`s per listener (spec §4.8). */

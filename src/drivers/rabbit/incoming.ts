@@ -11,7 +11,7 @@
 import { MalformedMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Context, IncomingMessage } from '../driver.js';
-import { decodeMessage, unpackContext, type UnpackedMessage } from '../envelope.js';
+import { decodeMessage, unpackContext, type UnpackedMessage } from '../../wire/envelope.js';
 import { decompress } from './compression.js';
 import type { Delivery } from './connection.js';
 

@@ -10,7 +10,7 @@ import { UniqueIdCache } from './caches.js';
 import type { Delivery } from './connection.js';
 import { RabbitNotificationMessage, unpackNotification, type Settler } from './incoming.js';
 import { RabbitListener, type ListenerHost, type Prepared } from './listener.js';
-import { hex32 } from '../envelope.js';
+import { hex32 } from '../../wire/envelope.js';
 import { tapConsumer, topicConsumer, type ConsumerSpec } from './topology.js';
 
 /** One binding of the listener: exchange and `<topic>.<priority>` routing key. */

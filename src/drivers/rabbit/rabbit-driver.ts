@@ -28,7 +28,7 @@ import type {
   RpcRequest,
   SendOptions,
 } from '../driver.js';
-import { encodeNotification, buildRpcRequest, encodeEnvelope, hex32 } from '../envelope.js';
+import { encodeNotification, buildRpcRequest, encodeEnvelope, hex32 } from '../../wire/envelope.js';
 import type { ListenerHost, TrackedListener } from './listener.js';
 import { NotificationListener } from './notify-listener.js';
 import { resolveRabbitSettings, type RabbitDriverSettings } from './options.js';

@@ -8,8 +8,8 @@
  * @module
  */
 import type { DriverContext } from '../driver.js';
-import { hex32 } from '../envelope.js';
-import { ReplyWaiter } from '../reply-waiter.js';
+import { hex32 } from '../../wire/envelope.js';
+import { ReplyWaiter } from '../common/reply-waiter.js';
 import { RabbitConnection, defaultConnectionName, type Delivery } from './connection.js';
 import { decodeDelivery } from './incoming.js';
 import type { RabbitDriverSettings } from './options.js';

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageDeliveryFailure, MessageUndeliverable } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { RpcReply } from '../driver.js';
-import { buildRpcReply, encodeEnvelope } from '../envelope.js';
+import { buildRpcReply, encodeEnvelope } from '../../wire/envelope.js';
 import { ObsoleteReplyQueues } from './caches.js';
 import type { RabbitDriverSettings } from './options.js';
 import type { Publisher } from './publisher.js';

@@ -7,8 +7,8 @@
  */
 import type { Target } from '../../target.js';
 import type { RpcIncomingMessage, RpcReply } from '../driver.js';
-import { hex32, type UnpackedMessage } from '../envelope.js';
-import { callMonitorTimeoutFromWire } from '../reply-waiter.js';
+import { hex32, type UnpackedMessage } from '../../wire/envelope.js';
+import { callMonitorTimeoutFromWire } from '../common/reply-waiter.js';
 import { UniqueIdCache } from './caches.js';
 import type { Delivery } from './connection.js';
 import { RabbitIncomingMessage, unpackRpcRequest, type Settler } from './incoming.js';

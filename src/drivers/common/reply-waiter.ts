@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { MessagingTimeout } from '../errors.js';
-import type { DriverContext } from './driver.js';
-import { deserializeRemoteError } from './remote-error.js';
+import { MessagingTimeout } from '../../errors.js';
+import type { DriverContext } from '../driver.js';
+import { deserializeRemoteError } from '../../wire/remote-error.js';
 
 /** What a {@link ReplyWaiter} needs from its driver. */
 export type ReplyWaiterContext = Pick<
