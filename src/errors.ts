@@ -37,6 +37,16 @@ export class ConfigurationError extends MessagingException {
   }
 }
 
+/**
+ * The transport was cleaned up: every operation on it, and every call that was waiting
+ * for its reply then, rejects with this. The error that the driver saw is the `cause`.
+ */
+export class TransportClosed extends MessagingException {
+  constructor(options?: MessagingErrorOptions) {
+    super('The transport is closed: it was cleaned up', options);
+  }
+}
+
 /** A transport URL could not be parsed (oslo's `InvalidTransportURL`). */
 export class InvalidTransportURL extends MessagingException {
   /** The URL as given, with any password masked. */

@@ -32,6 +32,7 @@ export {
   ConfigurationError,
   InvalidTransportURL,
   DriverLoadFailure,
+  TransportClosed,
   ExecutorLoadFailure,
   InvalidTarget,
   MessagingTimeout,
@@ -79,8 +80,9 @@ export {
   PRIORITIES,
 } from './notify/index.js';
 
-export type { TransportOptions } from './transport.js';
-export type { Context as RequestContext, NotificationMessage } from './drivers/driver.js';
+export type { TransportOptions, TransportStatus, TransportEventMap } from './transport.js';
+export type { DriverCapabilities } from './drivers/driver.js';
+export type { RequestContext, NotificationMessage } from './wire/messages.js';
 export type {
   TransportHost,
   EffectiveHost,
@@ -93,13 +95,13 @@ export type {
   ConfigGroups,
   DefaultOptions,
   NotificationOptions,
-  RabbitOptions,
   MetricsOptions,
   OptionInfo,
   OptionType,
   OptionUnit,
   DeprecatedName,
 } from './config.js';
+export type { RabbitOptions } from './drivers/rabbit/options-table.js';
 export type { TargetFields, TargetOverrides } from './target.js';
 export type { Serializer } from './serializer.js';
 export type { ServerOptions, ServerState } from './server.js';

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import type { Driver, DriverListener, IncomingMessage } from './drivers/driver.js';
+import type { DriverListener, IncomingMessage } from './drivers/driver.js';
 import { TaskTimeout } from './errors.js';
 import { createExecutor, type ExecutorName, type TaskExecutor } from './executor.js';
 import type { Logger } from './log.js';
-import type { Transport } from './transport.js';
+import { bounded, deferred } from './util/async.js';
+import type { Transport, TransportServer } from './transport.js';
 
 /** Options shared by every server. */
 export interface ServerOptions {
@@ -32,7 +33,9 @@ export type ServerState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped
  * `wait()`. The server may be started again after `stop()`: that start first waits
  * for the previous run (as `wait()` does), then starts once.
  */
-export abstract class MessageHandlingServer<M extends IncomingMessage = IncomingMessage> {
+export abstract class MessageHandlingServer<M extends IncomingMessage = IncomingMessage>
+  implements TransportServer
+{
   /** The transport this server consumes from. */
   readonly transport: Transport;
   /** The executor name. */
@@ -57,11 +60,8 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
     return this.#state;
   }
 
-  /** Create the driver listener (declares and consumes happen in its `start`). */
-  protected abstract createListener(
-    driver: Driver,
-    maxUnsettled: number,
-  ): Promise<DriverListener<M>>;
+  /** Create the driver listener through the transport (declares and consumes happen in its `start`). */
+  protected abstract createListener(maxUnsettled: number): Promise<DriverListener<M>>;
 
   /** Handle one delivered message; must settle it and must not reject. */
   protected abstract processMessage(message: M): Promise<void>;
@@ -100,8 +100,30 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
    * server is back to `new`, so it may be started again). A second call while starting
    * or running returns the same promise. Called after `stop()`, it first waits for the
    * previous run to finish (`wait()`), as oslo requires, then starts once.
+   *
+   * @param options.signal - aborting rejects with the signal's reason and stops the
+   *   start in progress (the server is then stopped, as after `stop()`)
+   * @throws TransportClosed when the transport was cleaned up
    */
-  start(): Promise<void> {
+  start(options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+    const signal = options.signal;
+    if (signal === undefined) return this.#startOnce();
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    const starting = this.#startOnce();
+    const onAbort = (): void => {
+      // Whatever the start does next, the caller gave up on it.
+      starting.then(
+        () => this.stop(),
+        () => undefined,
+      );
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => signal.removeEventListener('abort', onAbort);
+    starting.then(done, done);
+    return bounded(starting, { signal });
+  }
+
+  #startOnce(): Promise<void> {
     if (this.#restart !== undefined) return this.#restart;
     const run = this.#run;
     if (run === undefined) return this.#startRun();
@@ -130,16 +152,15 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
 
   #begin(): Run<M> {
     const poolSize = this.transport.conf.defaults().executor_thread_pool_size;
-    let resolveStopped!: () => void;
-    const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+    const stopped = deferred();
     const run: Run<M> = {
       executor: createExecutor(this.executorName, poolSize),
       listener: undefined,
       starting: Promise.resolve(),
       stopping: undefined,
       waiting: undefined,
-      stopped,
-      resolveStopped,
+      stopped: stopped.promise,
+      resolveStopped: () => stopped.resolve(),
     };
     this.#run = run;
     this.#state = 'starting';
@@ -149,13 +170,13 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
 
   async #start(run: Run<M>): Promise<void> {
     try {
-      const driver = await this.transport._driver();
-      const listener = await this.createListener(
-        driver,
-        this.maxUnsettled(run.executor.concurrency),
-      );
+      this.transport._checkOpen();
+      this.transport._register(this);
+      const listener = await this.createListener(this.maxUnsettled(run.executor.concurrency));
       run.listener = listener;
       await listener.start((message) => this.onMessage(message));
+      // cleanup() ran while the listener started: it stopped nothing, so stop now.
+      this.transport._checkOpen();
       this.#state = 'running';
     } catch (err) {
       const listener = run.listener;
@@ -164,6 +185,7 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
       if (this.#run === run) {
         this.#run = undefined;
         this.#state = 'new';
+        this.transport._unregister(this);
       }
       // Anyone waiting on this run is released: there is nothing left to wait for.
       run.resolveStopped();
@@ -211,27 +233,19 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
    * (an RPC server deletes its fanout queue, the connection closes). Called without
    * `stop()`, it waits until someone calls `stop()` (as oslo's does). Idempotent.
    *
-   * @param timeoutMs - reject with `TaskTimeout` if handlers are still running then
-   *   (the wait itself goes on; call `wait()` again to keep waiting)
+   * @param options - a timeout in ms, or `{ timeout, signal }`: the returned promise
+   *   rejects with `TaskTimeout` if handlers are still running then, or with the signal's
+   *   reason when it aborts (the wait itself goes on; call `wait()` again to keep waiting)
    */
-  wait(timeoutMs?: number): Promise<void> {
-    const waiting = this.#waitCurrent();
-    if (timeoutMs === undefined) return waiting;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new TaskTimeout(`Server did not finish within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      waiting.then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
+  wait(
+    options?: number | { timeout?: number | undefined; signal?: AbortSignal | undefined },
+  ): Promise<void> {
+    const { timeout, signal } =
+      typeof options === 'number' ? { timeout: options, signal: undefined } : (options ?? {});
+    return bounded(this.#waitCurrent(), {
+      signal,
+      timeoutMs: timeout,
+      onTimeout: () => new TaskTimeout(`Server did not finish within ${timeout} ms`),
     });
   }
 
@@ -267,7 +281,21 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
       if (this.#run === run) {
         this.#run = undefined;
         this.#state = 'new';
+        this.transport._unregister(this);
       }
+    }
+  }
+
+  /**
+   * @internal The transport is being cleaned up: stop consuming, so that nothing reports
+   * `running` on a closed transport. In-flight handlers go on; `wait()` still waits for
+   * them. Never rejects.
+   */
+  async onTransportClosed(): Promise<void> {
+    try {
+      await this.stop();
+    } catch (err) {
+      this.logger.warn('Error while stopping a server on transport cleanup: %s', err);
     }
   }
 

@@ -1,15 +1,30 @@
 /**
- * Transports: one connection to a messaging backend, chosen by a URL.
+ * Transports: one connection to a messaging backend, chosen by a URL, and the façade
+ * that is the only caller of a driver (as oslo's `transport.py`).
  *
  * @module
  */
+import { EventEmitter } from 'node:events';
+
 import { Config, type ConfigInput } from './config.js';
-import type { Driver } from './drivers/driver.js';
-import { findDriver, loadDriver } from './drivers/registry.js';
-import type { RemoteExceptionRegistry } from './wire/remote-error.js';
-import { MessagingException } from './errors.js';
+import type {
+  ConnectionEvent,
+  DriverCapabilities,
+  DriverDescriptor,
+  DriverListener,
+  IncomingMessage,
+  MessageHeaders,
+  NotificationBinding,
+  RpcIncomingMessage,
+  TransportDriver,
+} from './drivers/driver.js';
+import { findDriver } from './drivers/registry.js';
+import { ConfigurationError, InvalidTarget, TransportClosed } from './errors.js';
 import { defaultLogger, type Logger } from './log.js';
+import type { Target } from './target.js';
 import { TransportURL } from './transport-url.js';
+import type { NotificationMessage, RequestContext, RpcRequest } from './wire/messages.js';
+import type { RemoteExceptionRegistry } from './wire/remote-error.js';
 
 /** Options for {@link getTransport} and its RPC and notification variants. */
 export interface TransportOptions {
@@ -35,35 +50,141 @@ export interface TransportOptions {
 }
 
 /**
+ * Where a transport is, for health checks:
+ * - `idle`: no connection opened yet (transports connect on first use);
+ * - `connected`: every connection in use is up;
+ * - `reconnecting`: a connection was lost and is being recovered (the broker is away);
+ * - `blocked`: the broker blocked publishing (a memory or disk alarm): sends wait;
+ * - `closed`: `cleanup()` was called.
+ */
+export type TransportStatus = 'idle' | 'connected' | 'reconnecting' | 'blocked' | 'closed';
+
+/** The events a {@link Transport} emits, with their arguments. */
+export interface TransportEventMap {
+  /** A connection is up (first time or after a loss). */
+  connected: [event: { readonly connection: string; readonly host: string | undefined }];
+  /** A connection was lost; recovery follows. */
+  disconnected: [event: { readonly connection: string; readonly reason: Error }];
+  /** An attempt to (re)connect failed; the next follows after `retryInMs`. */
+  reconnecting: [
+    event: { readonly connection: string; readonly reason: Error; readonly retryInMs: number },
+  ];
+  /** The broker blocked publishing on a connection (resource alarm). */
+  blocked: [event: { readonly connection: string; readonly reason: string }];
+  /** The broker unblocked it. */
+  unblocked: [event: { readonly connection: string }];
+  /** {@link Transport.status} changed. */
+  status: [status: TransportStatus];
+  /** `cleanup()` finished. */
+  closed: [];
+}
+
+/** What a server registers with its transport, to be stopped by `cleanup()`. */
+export interface TransportServer {
+  /** Stop consuming (the transport is closing); must not reject. */
+  onTransportClosed(): Promise<void>;
+}
+
+/** @internal How the façade sends one RPC request. Durations in ms. */
+export interface TransportSendOptions {
+  /** Set for `call()`: wait for the reply. */
+  readonly call?: { readonly callMonitorTimeoutMs: number | undefined } | undefined;
+  /** @default `[DEFAULT] rpc_response_timeout` */
+  readonly timeoutMs?: number | undefined;
+  /** @default -1 (forever, within the timeout) */
+  readonly retry?: number | undefined;
+  readonly atLeastOnce?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** @internal How the façade publishes one notification. */
+export interface TransportNotifyOptions {
+  readonly version: 1 | 2;
+  readonly retry: number;
+  readonly timeoutMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * @internal Hooks that observe and annotate messages at the façade (tracing and metrics
+ * plug in here, without touching a driver). Every callback is optional and must not
+ * throw; the returned function, if any, is called once with the outcome.
+ */
+export interface TransportHook {
+  onSend?(event: {
+    readonly kind: 'call' | 'cast' | 'notify';
+    readonly target: Target;
+    readonly ctxt: RequestContext;
+    /** Writable: entries added here travel with the message. */
+    readonly headers: Record<string, string>;
+  }): ((error: unknown) => void) | undefined;
+  onDeliver?(event: {
+    readonly kind: 'rpc' | 'notification';
+    readonly message: IncomingMessage;
+  }): ((error: unknown) => void) | undefined;
+}
+
+const NO_HEADERS: MessageHeaders = Object.freeze({});
+
+/** A target as drivers get it: a topic, and the exchange resolved. */
+type ResolvedTarget = Target & { readonly topic: string; readonly exchange: string };
+
+/**
  * A connection to a messaging backend. Create one with {@link getRpcTransport} or
  * {@link getNotificationTransport}; share it between clients, servers and
  * notifiers; call {@link Transport.cleanup} when done.
+ *
+ * It is the only caller of its driver: it checks targets, resolves defaults, owns the
+ * closed state ({@link TransportClosed}), reports the connections' state
+ * ({@link Transport.status} and events) and stops every server on `cleanup()`.
+ *
+ * @example
+ * ```ts
+ * const transport = getRpcTransport('fake://');
+ * transport.on('status', (status) => console.log('transport is', status));
+ * ```
  */
-export class Transport {
+export class Transport extends EventEmitter<TransportEventMap> {
   /** The URL this transport connects to (its `toString()` masks passwords). */
   readonly url: TransportURL;
   /** The resolved configuration. */
   readonly conf: Config;
   /** The logger of this transport and everything built on it. */
   readonly logger: Logger;
+  /** What this transport's driver can do, under its options. */
+  readonly capabilities: DriverCapabilities;
+  readonly #descriptor: DriverDescriptor<unknown>;
+  readonly #settings: unknown;
   readonly #allowedRemoteExmods: readonly string[];
   readonly #remoteExceptions: RemoteExceptionRegistry;
-  #driver: Promise<Driver> | undefined;
+  readonly #servers = new Set<TransportServer>();
+  readonly #connections = new Map<string, 'up' | 'lost' | 'blocked'>();
+  readonly #hooks: TransportHook[] = [];
+  readonly #resolvedTargets = new WeakMap<Target, ResolvedTarget>();
+  #driver: Promise<TransportDriver> | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
+  #status: TransportStatus = 'idle';
 
-  /** @internal Use {@link getTransport} and friends. */
+  /**
+   * @internal Use {@link getTransport} and friends.
+   * @throws DriverLoadFailure for an unknown scheme; ConfigurationError for bad options
+   */
   constructor(url: TransportURL, conf: Config, options: TransportOptions) {
-    findDriver(url.driverName).validate(url, conf);
+    super();
     this.url = url;
     this.conf = conf;
     this.logger = options.logger ?? defaultLogger;
+    this.#descriptor = findDriver(url.driverName);
+    this.#settings = this.#descriptor.settings(url, conf, this.logger);
+    this.capabilities = Object.freeze({ ...this.#descriptor.capabilities(this.#settings) });
     this.#allowedRemoteExmods = Object.freeze([...(options.allowedRemoteExmods ?? [])]);
     this.#remoteExceptions = options.remoteExceptions ?? {};
   }
 
   /** Whether this transport's driver can requeue notifications (`allowRequeue`). */
   get supportsRequeue(): boolean {
-    return findDriver(this.url.driverName).supportsRequeue;
+    return this.capabilities.requeue;
   }
 
   /** The control exchange: the default exchange of targets that name none. */
@@ -71,34 +192,322 @@ export class Transport {
     return this.conf.defaults().control_exchange;
   }
 
-  /** @internal The driver, loaded and created on first use. */
-  _driver(): Promise<Driver> {
-    if (this.#closed) {
-      return Promise.reject(new MessagingException('The transport is closed'));
+  /** The default call timeout in ms (`[DEFAULT] rpc_response_timeout`). */
+  get defaultTimeoutMs(): number {
+    return this.conf.defaults().rpc_response_timeout * 1000;
+  }
+
+  /** Where the transport is; see {@link TransportStatus}. Changes are emitted as `status`. */
+  get status(): TransportStatus {
+    return this.#status;
+  }
+
+  /** Whether `cleanup()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** @internal Send an RPC request (see the driver contract for what it resolves with). */
+  async _send(
+    target: Target,
+    ctxt: RequestContext,
+    message: RpcRequest,
+    options: TransportSendOptions,
+  ): Promise<unknown> {
+    const call = options.call;
+    const topic = target.topic;
+    if (topic === undefined) throw new InvalidTarget('A topic is required to send', target);
+    if (call !== undefined && target.fanout === true) {
+      throw new InvalidTarget('A call cannot be used with fanout', target);
     }
-    this.#driver ??= loadDriver(this.url.driverName).then((factory) =>
+    const signal = options.signal;
+    signal?.throwIfAborted();
+    const driver = await this.#driverFor('rpc');
+    signal?.throwIfAborted();
+    const headers: Record<string, string> = {};
+    const done = this.#runSendHooks(call === undefined ? 'cast' : 'call', target, ctxt, headers);
+    try {
+      const result = await driver.send({
+        target: this.#resolved(target, topic),
+        ctxt,
+        message,
+        headers: done === undefined ? NO_HEADERS : headers,
+        retry: options.retry ?? -1,
+        atLeastOnce: options.atLeastOnce === true,
+        signal,
+        timeoutMs: options.timeoutMs ?? this.defaultTimeoutMs,
+        reply: call,
+      });
+      done?.(undefined);
+      return result;
+    } catch (err) {
+      const error = this.#closedError(err);
+      done?.(error);
+      throw error;
+    }
+  }
+
+  /** @internal Publish a notification to `<topic>.<priority>`. */
+  async _sendNotification(
+    target: Target,
+    ctxt: RequestContext,
+    message: NotificationMessage,
+    options: TransportNotifyOptions,
+  ): Promise<void> {
+    const topic = target.topic;
+    if (topic === undefined) {
+      throw new InvalidTarget('A topic is required to send a notification', target);
+    }
+    options.signal?.throwIfAborted();
+    const driver = await this.#driverFor('notify');
+    const headers: Record<string, string> = {};
+    const done = this.#runSendHooks('notify', target, ctxt, headers);
+    try {
+      await driver.sendNotification({
+        target: this.#resolved(target, topic),
+        ctxt,
+        message,
+        version: options.version,
+        headers: done === undefined ? NO_HEADERS : headers,
+        retry: options.retry,
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+      });
+      done?.(undefined);
+    } catch (err) {
+      const error = this.#closedError(err);
+      done?.(error);
+      throw error;
+    }
+  }
+
+  /** @internal A driver listener for an RPC server's target. */
+  async _listen(
+    target: Target,
+    maxUnsettled: number,
+  ): Promise<DriverListener<RpcIncomingMessage>> {
+    const topic = target.topic;
+    if (topic === undefined) throw new InvalidTarget('A server needs a topic to listen on', target);
+    const driver = await this.#driverFor('rpc');
+    return this.#observed(
+      'rpc',
+      driver.listen({ target: this.#resolved(target, topic), maxUnsettled }),
+    );
+  }
+
+  /**
+   * @internal A driver listener for notifications on every (target, priority) pair.
+   * @throws MessagingException when `requeue` is asked of a driver that can't
+   */
+  async _listenForNotifications(
+    bindings: readonly { readonly target: Target; readonly priority: string }[],
+    options: { pool: string | undefined; tap: boolean; maxUnsettled: number },
+  ): Promise<DriverListener> {
+    const resolved: NotificationBinding[] = bindings.map(({ target, priority }) => {
+      const topic = target.topic;
+      if (topic === undefined) {
+        throw new InvalidTarget('A notification listener needs a topic', target);
+      }
+      return { target: this.#resolved(target, topic), priority: priority.toLowerCase() };
+    });
+    const driver = await this.#driverFor('notify');
+    return this.#observed(
+      'notification',
+      driver.listenForNotifications({ bindings: resolved, ...options }),
+    );
+  }
+
+  /** @internal Register a running server, so that `cleanup()` stops it. */
+  _register(server: TransportServer): void {
+    this.#servers.add(server);
+  }
+
+  /** @internal The server has finished (its `wait()` returned). */
+  _unregister(server: TransportServer): void {
+    this.#servers.delete(server);
+  }
+
+  /** @internal Add a hook (tracing, metrics). */
+  _addHook(hook: TransportHook): void {
+    this.#hooks.push(hook);
+  }
+
+  /** @internal Throw {@link TransportClosed} when closed. */
+  _checkOpen(): void {
+    if (this.#closed) throw new TransportClosed();
+  }
+
+  /**
+   * Close every connection of this transport. Servers and listeners on it stop first
+   * (their state is no longer `running`); calls still waiting for a reply reject with
+   * {@link TransportClosed}. Idempotent: a second call waits for the first.
+   */
+  cleanup(): Promise<void> {
+    this.#closing ??= this.#cleanup();
+    return this.#closing;
+  }
+
+  async #cleanup(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#servers].map((server) => server.onTransportClosed()));
+    const driver = this.#driver;
+    if (driver !== undefined) {
+      try {
+        await (await driver).cleanup();
+      } catch (err) {
+        this.logger.warn('Error while cleaning up the transport: %s', err);
+      }
+    }
+    this.#connections.clear();
+    this.#setStatus('closed');
+    this.emit('closed');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.cleanup();
+  }
+
+  /** The driver, loaded and created on first use. */
+  #driverFor(use: 'rpc' | 'notify'): Promise<TransportDriver> {
+    if (this.#closed) return Promise.reject(new TransportClosed());
+    if (use === 'rpc' && !this.capabilities.rpc) {
+      return Promise.reject(
+        new ConfigurationError(`The ${this.url.driverName} transport driver does not do RPC`),
+      );
+    }
+    this.#driver ??= this.#descriptor.load().then((factory) =>
       factory({
         url: this.url,
         conf: this.conf,
+        settings: this.#settings,
+        capabilities: this.capabilities,
         logger: this.logger,
         allowedRemoteExmods: this.#allowedRemoteExmods,
         remoteExceptions: this.#remoteExceptions,
+        onConnectionEvent: (event) => this.#onConnectionEvent(event),
       }),
     );
     return this.#driver;
   }
 
-  /** Close every connection of this transport. Pending calls reject. Idempotent. */
-  async cleanup(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    const driver = this.#driver;
-    if (driver === undefined) return;
-    await (await driver).cleanup();
+  /** The target with its exchange resolved (memoised: clients reuse their targets). */
+  #resolved(target: Target, topic: string): ResolvedTarget {
+    void topic; // checked by the caller: the type says so
+    if (target.exchange !== undefined) return target as ResolvedTarget;
+    let resolved = this.#resolvedTargets.get(target);
+    if (resolved === undefined) {
+      resolved = target.with({ exchange: this.controlExchange }) as ResolvedTarget;
+      this.#resolvedTargets.set(target, resolved);
+    }
+    return resolved;
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.cleanup();
+  /** After cleanup, whatever the driver failed with becomes `TransportClosed`. */
+  #closedError(err: unknown): unknown {
+    if (!this.#closed || err instanceof TransportClosed) return err;
+    return new TransportClosed({ cause: err });
+  }
+
+  #runSendHooks(
+    kind: 'call' | 'cast' | 'notify',
+    target: Target,
+    ctxt: RequestContext,
+    headers: Record<string, string>,
+  ): ((error: unknown) => void) | undefined {
+    if (this.#hooks.length === 0) return undefined;
+    const ends: ((error: unknown) => void)[] = [];
+    for (const hook of this.#hooks) {
+      const end = safely(this.logger, () => hook.onSend?.({ kind, target, ctxt, headers }));
+      if (end !== undefined) ends.push(end);
+    }
+    return (error) => {
+      for (const end of ends) safely(this.logger, () => end(error));
+    };
+  }
+
+  /** Wraps a listener's callback so the hooks see every delivery; free without hooks. */
+  #observed<M extends IncomingMessage>(
+    kind: 'rpc' | 'notification',
+    listener: DriverListener<M>,
+  ): DriverListener<M> {
+    const hooks = this.#hooks;
+    if (hooks.length === 0) return listener;
+    const logger = this.logger;
+    return {
+      start: (onMessage) =>
+        listener.start((message) => {
+          for (const hook of hooks) safely(logger, () => hook.onDeliver?.({ kind, message }));
+          onMessage(message);
+        }),
+      stop: () => listener.stop(),
+      cleanup: () => listener.cleanup(),
+    };
+  }
+
+  #onConnectionEvent(event: ConnectionEvent): void {
+    const connections = this.#connections;
+    switch (event.type) {
+      case 'connected':
+        connections.set(event.connection, 'up');
+        this.#emitSafely('connected', { connection: event.connection, host: event.host });
+        break;
+      case 'disconnected':
+        connections.set(event.connection, 'lost');
+        this.#emitSafely('disconnected', { connection: event.connection, reason: event.reason });
+        break;
+      case 'reconnecting':
+        connections.set(event.connection, 'lost');
+        this.#emitSafely('reconnecting', {
+          connection: event.connection,
+          reason: event.reason,
+          retryInMs: event.retryInMs,
+        });
+        break;
+      case 'blocked':
+        connections.set(event.connection, 'blocked');
+        this.#emitSafely('blocked', { connection: event.connection, reason: event.reason });
+        break;
+      case 'unblocked':
+        if (connections.get(event.connection) === 'blocked') connections.set(event.connection, 'up');
+        this.#emitSafely('unblocked', { connection: event.connection });
+        break;
+      case 'closed':
+        connections.delete(event.connection);
+        break;
+    }
+    if (!this.#closed) this.#setStatus(this.#aggregate());
+  }
+
+  #aggregate(): TransportStatus {
+    let status: TransportStatus = this.#connections.size === 0 ? 'idle' : 'connected';
+    for (const state of this.#connections.values()) {
+      if (state === 'lost') return 'reconnecting';
+      if (state === 'blocked') status = 'blocked';
+    }
+    return status;
+  }
+
+  #setStatus(status: TransportStatus): void {
+    if (status === this.#status) return;
+    this.#status = status;
+    this.#emitSafely('status', status);
+  }
+
+  #emitSafely<K extends keyof TransportEventMap>(event: K, ...args: TransportEventMap[K]): void {
+    try {
+      (this.emit as (e: K, ...a: TransportEventMap[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.logger.error('A "%s" listener of the transport threw: %s', event, err);
+    }
+  }
+}
+
+function safely<T>(logger: Logger, fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    logger.error('A transport hook threw: %s', err);
+    return undefined;
   }
 }
 

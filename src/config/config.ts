@@ -19,13 +19,11 @@ import type {
   MetricsOptions,
   NotificationOptions,
   OptionInfo,
-  RabbitOptions,
 } from './types.js';
 
 /** Anything {@link Config.from} accepts: a `Config`, or a plain object of oslo options by group. */
 export type ConfigInput = Config | ConfigObject;
 
-const RABBIT = 'oslo_messaging_rabbit';
 const MASK = '****';
 
 /**
@@ -164,41 +162,47 @@ export class Config {
   }
 
   /**
-   * The `[oslo_messaging_rabbit]` options, with the transport URL's query on top (as the
-   * rabbit driver reads them: `rabbit://h/?heartbeat_timeout_threshold=30`). Query values
-   * are text, converted to each option's type.
-   * @param query - the `query` of the transport's `TransportURL`
-   * @throws ConfigurationError for a query key that is no `[oslo_messaging_rabbit]` option,
-   *   a bad query value, or options that contradict each other
+   * The options of a group, as a frozen object by option name. With `query` (a transport
+   * URL's query, as a driver reads its own group: `rabbit://h/?heartbeat_timeout_threshold=30`),
+   * the query's values are converted to each option's type and override the files.
+   * @param group - a group whose options this library knows (`listOpts()`)
+   * @throws ConfigurationError for an unknown group, a query key that is no option of
+   *   the group, or a bad query value
    */
-  rabbit(query?: Readonly<Record<string, string>>): RabbitOptions {
-    const base = this.#group<RabbitOptions>(RABBIT);
-    if (query === undefined || Object.keys(query).length === 0) return checkRabbit(base);
+  group<T extends object = Readonly<Record<string, unknown>>>(
+    group: string,
+    query?: Readonly<Record<string, string>>,
+  ): T {
+    const g = normalizeGroup(group);
+    const base = this.#groups.get(g);
+    if (base === undefined) {
+      throw new ConfigurationError(`no such option group [${g}]`, { option: g });
+    }
+    if (query === undefined || Object.keys(query).length === 0) return base as T;
     const merged: Record<string, unknown> = { ...base };
     // Deprecated spellings first, so that an option's own name wins when both are given.
     const entries = Object.entries(query).sort(
       ([a], [b]) =>
-        Number(findOwnOption(RABBIT, a) !== undefined) -
-        Number(findOwnOption(RABBIT, b) !== undefined),
+        Number(findOwnOption(g, a) !== undefined) - Number(findOwnOption(g, b) !== undefined),
     );
     for (const [key, text] of entries) {
-      const def = findOption(RABBIT, key);
-      if (def === undefined || def.group !== RABBIT) {
+      const def = findOption(g, key);
+      if (def === undefined || def.group !== g) {
         // oslo: NoSuchOptError when the driver is made; other groups' options, such as
         // control_exchange, cannot be set from the URL.
         throw new ConfigurationError(
-          `Invalid transport URL query: no such option ${key} in group [${RABBIT}]`,
-          { option: `${RABBIT}.${key}`, value: text },
+          `Invalid transport URL query: no such option ${key} in group [${g}]`,
+          { option: `${g}.${key}`, value: text },
         );
       }
       try {
         merged[def.name] = convertValue(def, text);
       } catch (err) {
         if (!(err instanceof ValueRejected)) throw err;
-        throw invalid(`${RABBIT}.${def.name}`, false, err.message, 'the transport URL query', text);
+        throw invalid(`${g}.${def.name}`, false, err.message, 'the transport URL query', text);
       }
     }
-    return checkRabbit(Object.freeze(merged) as unknown as RabbitOptions);
+    return Object.freeze(merged) as T;
   }
 
   /** The `[oslo_messaging_metrics]` options. */
@@ -226,25 +230,6 @@ export class Config {
   #group<T>(group: string): T {
     return this.#groups.get(group) as T;
   }
-}
-
-/** Rules across options that the rabbit driver enforces when it starts. */
-function checkRabbit(opts: RabbitOptions): RabbitOptions {
-  if (opts.rabbit_quorum_queue && opts.rabbit_ha_queues) {
-    throw new ConfigurationError(
-      `Invalid [${RABBIT}] options: rabbit_quorum_queue and rabbit_ha_queues are both enabled; ` +
-        'a queue is either quorum or mirrored (HA), not both',
-      { option: `${RABBIT}.rabbit_quorum_queue` },
-    );
-  }
-  if (opts.rpc_conn_pool_size < opts.conn_pool_min_size) {
-    throw new ConfigurationError(
-      `Invalid [${RABBIT}] options: rpc_conn_pool_size (${opts.rpc_conn_pool_size}) must be ` +
-        `greater than or equal to conn_pool_min_size (${opts.conn_pool_min_size})`,
-      { option: `${RABBIT}.rpc_conn_pool_size` },
-    );
-  }
-  return opts;
 }
 
 function readError(path: string, err: unknown): ConfigurationError {

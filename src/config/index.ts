@@ -6,20 +6,18 @@
  */
 export { Config, listOpts } from './config.js';
 export { parseIni } from './ini.js';
-export { KOMBU_FAILOVER_STRATEGIES, RABBIT_LOGIN_METHODS } from './types.js';
 export type { ConfigInput } from './config.js';
 export type {
   ConfigGroups,
   ConfigObject,
   DefaultOptions,
   DeprecatedName,
-  KombuFailoverStrategy,
+  GroupSpec,
   MetricsOptions,
   NotificationOptions,
   OptionDefinition,
   OptionInfo,
+  OptionSpec,
   OptionType,
   OptionUnit,
-  RabbitLoginMethod,
-  RabbitOptions,
 } from './types.js';

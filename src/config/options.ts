@@ -10,37 +10,8 @@
  *
  * @module
  */
-import {
-  KOMBU_FAILOVER_STRATEGIES,
-  RABBIT_LOGIN_METHODS,
-  type ConfigGroups,
-  type DeprecatedName,
-  type OptionDefinition,
-  type OptionUnit,
-} from './types.js';
-
-/** One row of a group's table, its `type` and `default` tied to the typed interface. */
-interface Spec<T> {
-  readonly type: [T] extends [boolean]
-    ? 'bool'
-    : [T] extends [number]
-      ? 'int' | 'float'
-      : [T] extends [readonly string[]]
-        ? 'list' | 'multi'
-        : 'string' | 'enum';
-  readonly default: T;
-  readonly help: string;
-  readonly min?: number;
-  readonly max?: number;
-  readonly choices?: readonly string[];
-  readonly deprecatedNames?: readonly DeprecatedName[];
-  readonly deprecatedForRemoval?: boolean;
-  readonly secret?: boolean;
-  readonly unit?: OptionUnit;
-}
-
-/** A group's table must list exactly the keys of its interface, with matching defaults. */
-type GroupSpec<T> = { readonly [K in keyof T]-?: Spec<T[K]> };
+import { driverOptionGroups } from '../drivers/registry.js';
+import type { ConfigGroups, DeprecatedName, GroupSpec, OptionDefinition, OptionSpec } from './types.js';
 
 /** Read from `[DEFAULT]` under the same name (oslo's `deprecated_group='DEFAULT'`). */
 const FROM_DEFAULT: readonly DeprecatedName[] = [{ group: 'DEFAULT' }];
@@ -125,233 +96,6 @@ const NOTIFICATIONS_GROUP: GroupSpec<ConfigGroups['oslo_messaging_notifications'
   },
 };
 
-const RABBIT_GROUP: GroupSpec<ConfigGroups['oslo_messaging_rabbit']> = {
-  amqp_durable_queues: {
-    type: 'bool',
-    default: false,
-    help:
-      'Declare the exchange and the topic and notification queues durable. Quorum queues ' +
-      'are durable whatever this says.',
-  },
-  amqp_auto_delete: {
-    type: 'bool',
-    default: false,
-    deprecatedNames: FROM_DEFAULT,
-    help: 'Declare the exchange and the topic and notification queues auto-delete.',
-  },
-  rabbit_ha_queues: {
-    type: 'bool',
-    default: false,
-    deprecatedNames: FROM_DEFAULT,
-    help:
-      'Ask for mirrored queues (x-ha-policy: all) on every queue. Since RabbitMQ 3.0 ' +
-      'mirroring is set by a policy instead; changing this needs the queues deleted first.',
-  },
-  rabbit_quorum_queue: {
-    type: 'bool',
-    default: false,
-    help:
-      'Declare topic, server and notification queues as durable quorum queues ' +
-      '(RabbitMQ 3.8 and later). Cannot be combined with rabbit_ha_queues.',
-  },
-  rabbit_quorum_delivery_limit: {
-    type: 'int',
-    default: 0,
-    min: 0,
-    help:
-      'With quorum queues: deliveries of one message before the broker drops or ' +
-      'dead-letters it (x-delivery-limit). 0 sets no limit.',
-  },
-  rabbit_quroum_max_memory_length: {
-    type: 'int',
-    default: 0,
-    min: 0,
-    deprecatedNames: [{ name: 'rabbit_quorum_max_memory_length' }],
-    help:
-      'With quorum queues: most messages kept in memory per queue ' +
-      '(x-max-in-memory-length). 0 sets no limit.',
-  },
-  rabbit_quroum_max_memory_bytes: {
-    type: 'int',
-    default: 0,
-    min: 0,
-    unit: 'bytes',
-    deprecatedNames: [{ name: 'rabbit_quorum_max_memory_bytes' }],
-    help:
-      'With quorum queues: most message bytes kept in memory per queue ' +
-      '(x-max-in-memory-bytes). 0 sets no limit.',
-  },
-  rabbit_transient_queues_ttl: {
-    type: 'int',
-    default: 1800,
-    min: 1,
-    unit: 's',
-    help: 'Reply and fanout queues unused for this long are deleted by the broker (x-expires).',
-  },
-  rabbit_qos_prefetch_count: {
-    type: 'int',
-    default: 0,
-    min: 0,
-    max: 65535,
-    help: 'Unacknowledged messages a consumer may hold (basic.qos). 0 means no limit.',
-  },
-  heartbeat_timeout_threshold: {
-    type: 'int',
-    default: 60,
-    min: 0,
-    max: 65535,
-    unit: 's',
-    help:
-      'AMQP heartbeat: the connection is considered dead after this long without traffic. ' +
-      '0 turns heartbeats off.',
-  },
-  heartbeat_rate: {
-    type: 'int',
-    default: 2,
-    min: 1,
-    help: 'How many times per heartbeat_timeout_threshold the heartbeat is checked.',
-  },
-  direct_mandatory_flag: {
-    type: 'bool',
-    default: true,
-    deprecatedForRemoval: true,
-    help:
-      'Publish replies with the mandatory flag, so that a reply to a vanished caller is ' +
-      'noticed (and retried until kombu_missing_consumer_retry_timeout).',
-  },
-  enable_cancel_on_failover: {
-    type: 'bool',
-    default: false,
-    help: 'Consume with x-cancel-on-ha-failover, so the broker cancels consumers of a lost queue.',
-  },
-  kombu_compression: {
-    type: 'string',
-    default: undefined,
-    help: 'Compress message bodies with gzip or bz2. Unset sends them uncompressed.',
-  },
-  kombu_missing_consumer_retry_timeout: {
-    type: 'int',
-    default: 60,
-    unit: 's',
-    deprecatedNames: [{ name: 'kombu_reconnect_timeout' }],
-    help:
-      'How long a server keeps trying to deliver a reply whose reply queue is missing. ' +
-      'Keep it no longer than rpc_response_timeout.',
-  },
-  kombu_reconnect_delay: {
-    type: 'float',
-    default: 1.0,
-    min: 0,
-    max: 4.5,
-    unit: 's',
-    deprecatedNames: FROM_DEFAULT,
-    help: 'Pause before reconnecting after the broker cancelled a consumer.',
-  },
-  kombu_failover_strategy: {
-    type: 'enum',
-    default: 'round-robin',
-    choices: KOMBU_FAILOVER_STRATEGIES,
-    help: 'How the next broker is chosen when the current one fails (with several hosts).',
-  },
-  rabbit_login_method: {
-    type: 'enum',
-    default: 'AMQPLAIN',
-    choices: RABBIT_LOGIN_METHODS,
-    deprecatedNames: FROM_DEFAULT,
-    help: 'SASL mechanism used to log in to RabbitMQ.',
-  },
-  rabbit_retry_interval: {
-    type: 'int',
-    default: 1,
-    min: 1,
-    unit: 's',
-    help: 'Wait before the first attempt to reconnect to RabbitMQ.',
-  },
-  rabbit_retry_backoff: {
-    type: 'int',
-    default: 2,
-    min: 0,
-    unit: 's',
-    deprecatedNames: FROM_DEFAULT,
-    help: 'Added to the wait after every failed attempt to reconnect.',
-  },
-  rabbit_interval_max: {
-    type: 'int',
-    default: 30,
-    min: 1,
-    unit: 's',
-    help: 'Longest wait between two attempts to reconnect.',
-  },
-  rpc_conn_pool_size: {
-    type: 'int',
-    default: 30,
-    min: 1,
-    deprecatedNames: FROM_DEFAULT,
-    help: 'Most connections in the pool used to send messages.',
-  },
-  conn_pool_min_size: {
-    type: 'int',
-    default: 2,
-    min: 0,
-    deprecatedNames: FROM_DEFAULT,
-    help: 'Connections the send pool keeps open even when they are idle.',
-  },
-  conn_pool_ttl: {
-    type: 'int',
-    default: 1200,
-    unit: 's',
-    deprecatedNames: FROM_DEFAULT,
-    help: 'Idle send connections above conn_pool_min_size are closed after this long.',
-  },
-  ssl: {
-    type: 'bool',
-    default: false,
-    deprecatedNames: [{ name: 'rabbit_use_ssl' }],
-    help: 'Connect to RabbitMQ over TLS.',
-  },
-  ssl_version: {
-    type: 'string',
-    default: '',
-    deprecatedNames: [{ name: 'kombu_ssl_version' }],
-    help: 'TLS protocol version (with ssl), such as TLSv1_2. Empty lets the TLS library choose.',
-  },
-  ssl_key_file: {
-    type: 'string',
-    default: '',
-    deprecatedNames: [{ name: 'kombu_ssl_keyfile' }],
-    help: 'Private key of the client certificate (with ssl).',
-  },
-  ssl_cert_file: {
-    type: 'string',
-    default: '',
-    deprecatedNames: [{ name: 'kombu_ssl_certfile' }],
-    help: 'Client certificate presented to the broker (with ssl).',
-  },
-  ssl_ca_file: {
-    type: 'string',
-    default: '',
-    deprecatedNames: [{ name: 'kombu_ssl_ca_certs' }],
-    help: 'Certificate authorities the broker certificate is checked against (with ssl).',
-  },
-  ssl_enforce_hostname_verification: {
-    type: 'bool',
-    default: false,
-    help:
-      'With ssl_ca_file: also check that the broker certificate names the host connected ' +
-      'to. Without it only the certificate chain is checked.',
-  },
-  ssl_enforce_fips_mode: {
-    type: 'bool',
-    default: false,
-    help: 'Refuse to start unless OpenSSL runs in FIPS mode.',
-  },
-  heartbeat_in_pthread: {
-    type: 'bool',
-    default: false,
-    help: 'Python only: run the heartbeat in a native thread. Accepted and ignored here.',
-  },
-};
-
 const METRICS_GROUP: GroupSpec<ConfigGroups['oslo_messaging_metrics']> = {
   metrics_enabled: {
     type: 'bool',
@@ -381,18 +125,29 @@ const METRICS_GROUP: GroupSpec<ConfigGroups['oslo_messaging_metrics']> = {
   },
 };
 
-/** The groups whose every option this library knows, in listing order. */
-export const GROUP_SPECS: Readonly<Record<keyof ConfigGroups, GroupSpec<object>>> = {
+/** The library's own groups, in listing order. */
+const CORE_GROUPS: Readonly<Record<keyof ConfigGroups, GroupSpec<object>>> = {
   DEFAULT: DEFAULT_GROUP,
   oslo_messaging_notifications: NOTIFICATIONS_GROUP,
-  oslo_messaging_rabbit: RABBIT_GROUP,
   oslo_messaging_metrics: METRICS_GROUP,
 };
+
+/**
+ * The groups whose every option this library knows, in listing order: its own, then each
+ * driver's (declared in the driver's folder, merged through the driver registry).
+ */
+export const GROUP_SPECS: Readonly<Record<string, GroupSpec<object>>> = Object.freeze(
+  Object.fromEntries([
+    ...Object.entries(CORE_GROUPS).slice(0, 2),
+    ...driverOptionGroups().map((g) => [g.group, g.options] as const),
+    ...Object.entries(CORE_GROUPS).slice(2),
+  ]),
+);
 
 /** Every option, flattened, frozen. */
 export const OPTION_TABLE: readonly OptionDefinition[] = Object.freeze(
   Object.entries(GROUP_SPECS).flatMap(([group, specs]) =>
-    Object.entries(specs as Record<string, Spec<unknown>>).map(([name, spec]) =>
+    Object.entries(specs as Record<string, OptionSpec<unknown>>).map(([name, spec]) =>
       Object.freeze({ group, name, ...spec } as OptionDefinition),
     ),
   ),
@@ -403,11 +158,9 @@ export const OPTION_TABLE: readonly OptionDefinition[] = Object.freeze(
  * that Python would silently ignore). `[DEFAULT]` belongs to the service (nova keeps
  * hundreds of its own options there), so unknown options in it are ignored.
  */
-export const STRICT_GROUPS: ReadonlySet<string> = new Set([
-  'oslo_messaging_notifications',
-  'oslo_messaging_rabbit',
-  'oslo_messaging_metrics',
-]);
+export const STRICT_GROUPS: ReadonlySet<string> = new Set(
+  Object.keys(GROUP_SPECS).filter((group) => group !== 'DEFAULT'),
+);
 
 /**
  * oslo.config matches group names case-insensitively, except that `DEFAULT` must be

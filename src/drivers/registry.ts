@@ -1,71 +1,40 @@
 /**
- * Drivers by URL scheme. Each is loaded on first use, so importing the package opens
- * no socket and loads no AMQP code.
+ * Drivers by URL scheme. A driver is listed here by its descriptor (one line); its code
+ * is loaded on first use, so importing the package opens no socket and loads no AMQP
+ * code.
  *
  * @module
  */
-import type { Config } from '../config.js';
 import { DriverLoadFailure } from '../errors.js';
-import { silentLogger } from '../log.js';
-import type { TransportURL } from '../transport-url.js';
-import type { DriverFactory } from './driver.js';
-import { resolveRabbitSettings } from './rabbit/options.js';
+import type { DriverDescriptor, OptionGroupSpec } from './driver.js';
+import { fakeDescriptor } from './fake/descriptor.js';
+import { rabbitDescriptor } from './rabbit/descriptor.js';
 
-interface DriverEntry {
-  /** Whether listeners can give messages back to the queue (`allowRequeue`). */
-  supportsRequeue: boolean;
-  /** Checks, without loading the driver, that the URL and options suit it. Throws typed errors. */
-  validate(url: TransportURL, conf: Config): void;
-  load(): Promise<DriverFactory>;
-}
+// Each descriptor is typed by its own settings; the registry only passes them along.
+const DESCRIPTORS = [rabbitDescriptor, fakeDescriptor] as unknown as readonly DriverDescriptor[];
 
-const rabbit: DriverEntry = {
-  supportsRequeue: true,
-  // Every URL query key must be an [oslo_messaging_rabbit] option, and the options must
-  // make sense together (login method, compression, quorum with HA): oslo fails the
-  // transport at construction, and so do we. This resolves settings only; the AMQP
-  // code is loaded with the driver.
-  validate: (url, conf) => void resolveRabbitSettings(url, conf, silentLogger),
-  load: async () => (await import('./rabbit/rabbit-driver.js')).createRabbitDriver,
-};
+const BY_SCHEME: ReadonlyMap<string, DriverDescriptor> = new Map(
+  DESCRIPTORS.flatMap((d) => d.schemes.map((scheme) => [scheme, d] as const)),
+);
 
-const DRIVERS: ReadonlyMap<string, DriverEntry> = new Map([
-  ['rabbit', rabbit],
-  // oslo registers `kombu` as an alias of the rabbit driver.
-  ['kombu', rabbit],
-  [
-    'fake',
-    {
-      supportsRequeue: true,
-      validate: () => undefined,
-      load: async () => (await import('./fake/fake-driver.js')).createFakeDriver,
-    },
-  ],
-]);
-
-/** The names of the registered drivers. */
+/** The URL schemes of the registered drivers. */
 export function driverNames(): string[] {
-  return [...DRIVERS.keys()];
+  return [...BY_SCHEME.keys()];
 }
 
-/** The entry for a driver name, or `DriverLoadFailure`. */
-export function findDriver(name: string): DriverEntry {
-  const entry = DRIVERS.get(name);
+/** Every driver's option groups, in registry order. */
+export function driverOptionGroups(): OptionGroupSpec[] {
+  return DESCRIPTORS.flatMap((d) => d.optionGroups);
+}
+
+/** The descriptor for a URL scheme, or `DriverLoadFailure`. */
+export function findDriver(scheme: string): DriverDescriptor {
+  const entry = BY_SCHEME.get(scheme);
   if (entry === undefined) {
     throw new DriverLoadFailure(
-      name,
+      scheme,
       `no such driver; known drivers are ${driverNames().join(', ')}`,
     );
   }
   return entry;
-}
-
-/** Load a driver's factory, turning an import failure into `DriverLoadFailure`. */
-export async function loadDriver(name: string): Promise<DriverFactory> {
-  const entry = findDriver(name);
-  try {
-    return await entry.load();
-  } catch (err) {
-    throw new DriverLoadFailure(name, String(err), { cause: err });
-  }
 }

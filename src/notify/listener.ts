@@ -4,12 +4,7 @@
  *
  * @module
  */
-import type {
-  Driver,
-  DriverListener,
-  IncomingMessage,
-  NotificationBinding,
-} from '../drivers/driver.js';
+import type { DriverListener, IncomingMessage } from '../drivers/driver.js';
 import { ConfigurationError, InvalidTarget, MessagingException } from '../errors.js';
 import { NoOpSerializer, type Serializer } from '../serializer.js';
 import { MessageHandlingServer, type ServerOptions } from '../server.js';
@@ -91,18 +86,6 @@ function checkPool(pool: unknown): string | undefined {
   return pool;
 }
 
-/**
- * The rabbit driver's `rabbit_qos_prefetch_count`, when set: the broker then holds back
- * messages past that many unsettled, so a bigger batch could never fill (oslo caps
- * `batch_size` at the prefetch for the same reason).
- */
-function prefetchLimit(transport: Transport): number | undefined {
-  const name = transport.url.driverName;
-  if (name !== 'rabbit' && name !== 'kombu') return undefined;
-  const prefetch = transport.conf.rabbit(transport.url.query).rabbit_qos_prefetch_count;
-  return prefetch > 0 ? prefetch : undefined;
-}
-
 function warnIfRpcTransport(transport: Transport): void {
   if (!(transport instanceof NotificationTransport)) {
     transport.logger.warn(
@@ -141,21 +124,22 @@ abstract class NotificationServerBase extends MessageHandlingServer {
     this.pool = checkPool(options.pool);
     this.tap = options.tap ?? false;
     this.allowRequeue = options.allowRequeue ?? false;
-    // The driver is loaded lazily; refuse now when the transport can already tell.
-    if (this.allowRequeue && !transport.supportsRequeue) throw requeueUnsupported(transport);
+    if (this.allowRequeue && !transport.capabilities.requeue) {
+      throw requeueUnsupported(transport);
+    }
   }
 
-  protected override async createListener(
-    driver: Driver,
-    maxUnsettled: number,
-  ): Promise<DriverListener> {
-    if (this.allowRequeue && !driver.supportsRequeue) throw requeueUnsupported(this.transport);
+  protected override async createListener(maxUnsettled: number): Promise<DriverListener> {
     // One binding per (target, priority some endpoint implements): no queue is consumed
     // for a priority nobody handles.
-    const bindings: NotificationBinding[] = this.targets.flatMap((target) =>
+    const bindings = this.targets.flatMap((target) =>
       this.priorities.map((priority) => ({ target, priority })),
     );
-    return driver.listenForNotifications(bindings, this.pool, { maxUnsettled, tap: this.tap });
+    return this.transport._listenForNotifications(bindings, {
+      pool: this.pool,
+      tap: this.tap,
+      maxUnsettled,
+    });
   }
 
   /** Settle after dispatch: requeue only when asked and allowed, else acknowledge. */
@@ -243,6 +227,11 @@ export class BatchNotificationServer extends NotificationServerBase {
     options: BatchNotificationListenerOptions = {},
   ) {
     super(transport, targets, options);
+    if (!transport.capabilities.batch) {
+      throw new MessagingException(
+        `Batch listeners are not supported by the ${transport.url.driverName} transport driver`,
+      );
+    }
     const { batchSize = 1, batchTimeout } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new ConfigurationError('batchSize must be an integer >= 1', {
@@ -268,12 +257,11 @@ export class BatchNotificationServer extends NotificationServerBase {
     this.priorities = this.#dispatcher.supportedPriorities;
   }
 
-  protected override async createListener(
-    driver: Driver,
-    maxUnsettled: number,
-  ): Promise<DriverListener> {
-    this.#flushAt = Math.min(this.batchSize, prefetchLimit(this.transport) ?? Infinity);
-    return super.createListener(driver, maxUnsettled);
+  protected override async createListener(maxUnsettled: number): Promise<DriverListener> {
+    // With a prefetch limit the broker holds back messages past that many unsettled, so
+    // a bigger batch could never fill (oslo caps `batch_size` at the prefetch too).
+    this.#flushAt = Math.min(this.batchSize, this.transport.capabilities.maxPrefetch ?? Infinity);
+    return super.createListener(maxUnsettled);
   }
 
   protected override maxUnsettled(concurrency: number): number {

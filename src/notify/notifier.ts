@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Context, NotificationMessage } from '../drivers/driver.js';
+import type { RequestContext, NotificationMessage } from '../wire/messages.js';
 import { formatNotificationTimestamp, uuid36 } from '../wire/envelope.js';
 import { toPrimitive } from '../wire/pyjson.js';
 import { ConfigurationError } from '../errors.js';
@@ -46,6 +46,13 @@ export interface NotifierOptions {
    * @default `[oslo_messaging_notifications] retry` (-1)
    */
   retry?: number | undefined;
+  /**
+   * How long one notification may wait for the broker (to reconnect, to confirm, to
+   * unblock publishing), in ms, whatever `retry` allows; then it is dropped and logged
+   * as a failure, like any other failed publish.
+   * @default `[DEFAULT] rpc_response_timeout` (60 s)
+   */
+  timeout?: number | undefined;
   /** Turns payloads and the context into primitives. @default a NoOpSerializer */
   serializer?: Serializer | undefined;
   /**
@@ -66,6 +73,19 @@ export interface NotifierPrepareOptions {
   publisherId?: string | null | undefined;
   /** A new retry budget. Omitted: kept. */
   retry?: number | undefined;
+  /** A new timeout in ms. Omitted: kept. */
+  timeout?: number | undefined;
+}
+
+/** Options of one notification. */
+export interface NotifyOptions {
+  /**
+   * Aborting stops waiting for the broker: the promise rejects with the signal's
+   * reason (the notification may or may not have been published).
+   */
+  signal?: AbortSignal | undefined;
+  /** This notification's timeout in ms, overriding the notifier's. */
+  timeout?: number | undefined;
 }
 
 // The keys a 14.0.3 notifier keeps from a dict context (spec §5.2): everything else,
@@ -128,11 +148,25 @@ export function sanitizeContext(ctxt: unknown): unknown {
 }
 
 /** The serialised context as the driver flattens it: a plain object. */
-function asContextDict(value: unknown): Context {
+function asContextDict(value: unknown): RequestContext {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
   const toDict = (value as { toDict?: unknown }).toDict;
-  if (typeof toDict === 'function') return toDict.call(value) as Context;
-  return value as Context;
+  if (typeof toDict === 'function') return toDict.call(value) as RequestContext;
+  return value as RequestContext;
+}
+
+// setTimeout fires at once for longer delays (a signed 32-bit number of ms, ~24.8 days).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function checkTimeout<T extends number | undefined>(timeout: T, option: string): T {
+  if (timeout === undefined) return timeout;
+  if (!Number.isFinite(timeout) || timeout < 0 || timeout > MAX_TIMER_MS) {
+    throw new ConfigurationError(`${option} must be a number of ms from 0 to ${MAX_TIMER_MS}`, {
+      option,
+      value: timeout,
+    });
+  }
+  return timeout;
 }
 
 function checkRetry(retry: unknown, option: string): number {
@@ -187,6 +221,8 @@ export class Notifier {
   readonly publisherId: string | undefined;
   /** The publish retry budget: -1 forever, 0 none, N at most N. */
   readonly retry: number;
+  /** How long one notification may wait for the broker, in ms. */
+  readonly timeout: number;
   readonly #core: NotifierCore;
 
   /**
@@ -199,6 +235,7 @@ export class Notifier {
     if (base !== undefined) {
       this.#core = base;
       this.retry = checkRetry(options.retry, 'retry');
+      this.timeout = checkTimeout(options.timeout ?? transport.defaultTimeoutMs, 'timeout');
       return;
     }
     const logger = transport.logger;
@@ -209,6 +246,7 @@ export class Notifier {
       );
     }
     const conf = transport.conf.notifications();
+    this.timeout = checkTimeout(options.timeout ?? transport.defaultTimeoutMs, 'timeout');
     this.retry =
       options.retry === undefined
         ? checkRetry(conf.retry, 'oslo_messaging_notifications.retry')
@@ -265,6 +303,7 @@ export class Notifier {
       [CORE]: this.#core,
       publisherId,
       retry: options.retry ?? this.retry,
+      timeout: options.timeout ?? this.timeout,
     } as NotifierOptions;
     return new Notifier(this.transport, init);
   }
@@ -279,46 +318,86 @@ export class Notifier {
   }
 
   /** Send at `AUDIT` priority. Resolves once every driver is done; see the class notes on failures. */
-  audit(ctxt: NotifierContext, eventType: string, payload: unknown): Promise<void> {
-    return this.#notify(ctxt, eventType, payload, 'AUDIT');
+  audit(
+    ctxt: NotifierContext,
+    eventType: string,
+    payload: unknown,
+    options?: NotifyOptions,
+  ): Promise<void> {
+    return this.#notify(ctxt, eventType, payload, 'AUDIT', options);
   }
 
   /** Send at `DEBUG` priority. */
-  debug(ctxt: NotifierContext, eventType: string, payload: unknown): Promise<void> {
-    return this.#notify(ctxt, eventType, payload, 'DEBUG');
+  debug(
+    ctxt: NotifierContext,
+    eventType: string,
+    payload: unknown,
+    options?: NotifyOptions,
+  ): Promise<void> {
+    return this.#notify(ctxt, eventType, payload, 'DEBUG', options);
   }
 
   /** Send at `INFO` priority. */
-  info(ctxt: NotifierContext, eventType: string, payload: unknown): Promise<void> {
-    return this.#notify(ctxt, eventType, payload, 'INFO');
+  info(
+    ctxt: NotifierContext,
+    eventType: string,
+    payload: unknown,
+    options?: NotifyOptions,
+  ): Promise<void> {
+    return this.#notify(ctxt, eventType, payload, 'INFO', options);
   }
 
   /** Send at `WARN` priority (routing key `<topic>.warn`). */
-  warn(ctxt: NotifierContext, eventType: string, payload: unknown): Promise<void> {
-    return this.#notify(ctxt, eventType, payload, 'WARN');
+  warn(
+    ctxt: NotifierContext,
+    eventType: string,
+    payload: unknown,
+    options?: NotifyOptions,
+  ): Promise<void> {
+    return this.#notify(ctxt, eventType, payload, 'WARN', options);
   }
 
   /** An alias of {@link Notifier.warn}: the priority is `WARN`, never `WARNING`. */
-  warning(ctxt: NotifierContext, eventType: string, payload: unknown): Promise<void> {
-    return this.#notify(ctxt, eventType, payload, 'WARN');
+  warning(
+    ctxt: NotifierContext,
+    eventType: string,
+    payload: unknown,
+    options?: NotifyOptions,
+  ): Promise<void> {
+    return this.#notify(ctxt, eventType, payload, 'WARN', options);
   }
 
   /** Send at `ERROR` priority. */
-  error(ctxt: NotifierContext, eventType: string, payload: unknown): Promise<void> {
-    return this.#notify(ctxt, eventType, payload, 'ERROR');
+  error(
+    ctxt: NotifierContext,
+    eventType: string,
+    payload: unknown,
+    options?: NotifyOptions,
+  ): Promise<void> {
+    return this.#notify(ctxt, eventType, payload, 'ERROR', options);
   }
 
   /** Send at `CRITICAL` priority. */
-  critical(ctxt: NotifierContext, eventType: string, payload: unknown): Promise<void> {
-    return this.#notify(ctxt, eventType, payload, 'CRITICAL');
+  critical(
+    ctxt: NotifierContext,
+    eventType: string,
+    payload: unknown,
+    options?: NotifyOptions,
+  ): Promise<void> {
+    return this.#notify(ctxt, eventType, payload, 'CRITICAL', options);
   }
 
   /**
    * Send at `SAMPLE` priority: high-frequency, small payloads (`cpu: 70%`). The `log`
    * driver drops these, as oslo's does.
    */
-  sample(ctxt: NotifierContext, eventType: string, payload: unknown): Promise<void> {
-    return this.#notify(ctxt, eventType, payload, 'SAMPLE');
+  sample(
+    ctxt: NotifierContext,
+    eventType: string,
+    payload: unknown,
+    options?: NotifyOptions,
+  ): Promise<void> {
+    return this.#notify(ctxt, eventType, payload, 'SAMPLE', options);
   }
 
   async #notify(
@@ -326,8 +405,12 @@ export class Notifier {
     eventType: string,
     payload: unknown,
     priority: string,
+    options: NotifyOptions = {},
   ): Promise<void> {
     const core = this.#core;
+    const timeoutMs = options.timeout ?? this.timeout;
+    checkTimeout(timeoutMs, 'timeout');
+    options.signal?.throwIfAborted();
     if (core.drivers.length === 0) return;
     // oslo's order: the payload is serialised with the caller's context, then the
     // context is sanitised and serialised.
@@ -355,8 +438,12 @@ export class Notifier {
     };
     for (const driver of core.drivers) {
       try {
-        await driver.notify(ctxtDict, message, priority, this.retry);
+        await driver.notify(ctxtDict, message, priority, this.retry, {
+          signal: options.signal,
+          timeoutMs,
+        });
       } catch (err) {
+        if (options.signal?.aborted === true) throw err;
         core.logger.error(
           "Problem '%s' attempting to send to notification system (driver %s, event_type %s)",
           err,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Context, NotificationMessage } from '../drivers/driver.js';
+import type { RequestContext, NotificationMessage } from '../wire/messages.js';
 import { pyDumps } from '../wire/pyjson.js';
 import { ConfigurationError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -30,7 +30,7 @@ export type NotifyDriverName = (typeof NOTIFY_DRIVERS)[number];
 /** One notification as the `test` driver recorded it. */
 export interface SentNotification {
   /** The context as sent: sanitised (spec §5.2), then through the serializer. */
-  readonly ctxt: Context;
+  readonly ctxt: RequestContext;
   /** The notification body: `message_id`, `publisher_id`, `event_type`, `priority`, `payload`, `timestamp`. */
   readonly message: NotificationMessage;
   /** Upper case: `INFO`, `WARN`, ... */
@@ -82,11 +82,20 @@ export class TestNotificationSink {
 export interface NotifyDriver {
   readonly name: NotifyDriverName;
   notify(
-    ctxt: Context,
+    ctxt: RequestContext,
     message: NotificationMessage,
     priority: string,
     retry: number,
+    bounds?: NotifyBounds,
   ): Promise<void>;
+}
+
+/** How long one notification may take to publish. @internal */
+export interface NotifyBounds {
+  /** Aborting stops waiting for the broker. */
+  readonly signal?: AbortSignal | undefined;
+  /** Stop waiting for the broker's confirm after this many ms. */
+  readonly timeoutMs?: number | undefined;
 }
 
 /** What notify drivers are built with. @internal */
@@ -123,19 +132,26 @@ class MessagingDriver implements NotifyDriver {
   }
 
   async notify(
-    ctxt: Context,
+    ctxt: RequestContext,
     message: NotificationMessage,
     _priority: string,
     retry: number,
+    bounds: NotifyBounds = {},
   ): Promise<void> {
     const { transport, topics, logger } = this.#context;
     // One publish per topic, each failure logged on its own so the other topics still
     // get theirs (oslo does the same). The driver routes to `<topic>.<priority>`.
     for (const topic of topics) {
       try {
-        const driver = await transport._driver();
-        await driver.sendNotification(this.#target(topic), ctxt, message, this.#version, retry);
+        await transport._sendNotification(this.#target(topic), ctxt, message, {
+          version: this.#version,
+          retry,
+          signal: bounds.signal,
+          timeoutMs: bounds.timeoutMs,
+        });
       } catch (err) {
+        // The caller's own abort is theirs to handle: it is not a failure to log.
+        if (bounds.signal?.aborted === true) throw err;
         logger.error(
           'Could not send notification to %s. event_type=%s message_id=%s: %s',
           topic,
@@ -224,7 +240,7 @@ class LogDriver implements NotifyDriver {
     this.#logger = context.logger;
   }
 
-  async notify(_ctxt: Context, message: NotificationMessage, priority: string): Promise<void> {
+  async notify(_ctxt: RequestContext, message: NotificationMessage, priority: string): Promise<void> {
     const level = priority.toLowerCase();
     // The event type stands in for oslo's logger name, `oslo.messaging.notification.<event_type>`.
     const format = 'oslo.messaging.notification.%s %s';
@@ -269,7 +285,7 @@ class TestDriver implements NotifyDriver {
   }
 
   async notify(
-    ctxt: Context,
+    ctxt: RequestContext,
     message: NotificationMessage,
     priority: string,
     retry: number,

@@ -6,9 +6,9 @@
  */
 import { readFile } from 'node:fs/promises';
 
-import type { Context, NotificationMessage } from '../drivers/driver.js';
+import type { RequestContext, NotificationMessage } from '../wire/messages.js';
 import { ConfigurationError } from '../errors.js';
-import type { NotifyDriver, NotifyDriverContext } from './notify-drivers.js';
+import type { NotifyBounds, NotifyDriver, NotifyDriverContext } from './notify-drivers.js';
 
 /** When a routing group sends a notification to one driver. Keys keep oslo's spelling. */
 export interface RoutingRule {
@@ -214,10 +214,11 @@ export class RoutingDriver implements NotifyDriver {
   }
 
   async notify(
-    ctxt: Context,
+    ctxt: RequestContext,
     message: NotificationMessage,
     priority: string,
     retry: number,
+    bounds?: NotifyBounds,
   ): Promise<void> {
     const routes = await this.#load();
     const eventType = String(message.event_type);
@@ -227,8 +228,9 @@ export class RoutingDriver implements NotifyDriver {
       if (driver === undefined) continue;
       logger.info("Routing '%s' notification to '%s' driver", eventType, name);
       try {
-        await driver.notify(ctxt, message, priority, retry);
+        await driver.notify(ctxt, message, priority, retry, bounds);
       } catch (err) {
+        if (bounds?.signal?.aborted === true) throw err;
         logger.error("Routing '%s' notification to '%s' failed: %s", eventType, name, err);
       }
     }

@@ -4,9 +4,10 @@
  *
  * @module
  */
-import type { Context, RpcRequest, SendOptions } from '../drivers/driver.js';
+import type { RequestContext, RpcRequest } from '../wire/messages.js';
+import type { TransportSendOptions } from '../transport.js';
 import { setOwnKey } from '../wire/pyjson.js';
-import { ConfigurationError, InvalidTarget, RPCVersionCapError } from '../errors.js';
+import { ConfigurationError, RPCVersionCapError } from '../errors.js';
 import { NoOpSerializer, type Serializer } from '../serializer.js';
 import { Target, type TargetFields, type TargetOverrides } from '../target.js';
 import { NotificationTransport, type Transport } from '../transport.js';
@@ -72,6 +73,11 @@ export interface CallOptions {
 export interface CastOptions {
   /** Aborting rejects the cast with the signal's reason if it is not yet sent. */
   signal?: AbortSignal | undefined;
+  /**
+   * How long the cast may wait for the broker to take it (the broker away, publishing
+   * blocked), in ms; then it rejects with `MessagingTimeout`. @default the client's `timeout`
+   */
+  timeout?: number | undefined;
 }
 
 /** Keyword arguments of an RPC method. */
@@ -187,7 +193,7 @@ function pick<T>(
  * @typeParam C - the request context type: a plain object by default, or what the
  *   client's serializer turns into one (e.g. a `RequestContext` class).
  */
-export class RPCClient<API extends object = UntypedRpcApi, C = Context> {
+export class RPCClient<API extends object = UntypedRpcApi, C = RequestContext> {
   /** The transport requests go through. */
   readonly transport: Transport;
   /** The default target of requests. */
@@ -298,17 +304,10 @@ export class RPCClient<API extends object = UntypedRpcApi, C = Context> {
     ...rest: RpcCallArgs<API[M], CallOptions>
   ): Promise<RpcResult<API[M]>> {
     const [args, options = {}] = rest as [RpcArgs | undefined, CallOptions | undefined];
-    const target = this.target;
-    if (target.fanout === true) {
-      throw new InvalidTarget('A call cannot be used with fanout', target);
-    }
     checkDuration('timeout', options.timeout);
-    const timeoutMs =
-      options.timeout ?? this.timeout ?? this.transport.conf.defaults().rpc_response_timeout * 1000;
     const result = await this.#send(ctxt, method, args, {
-      waitForReply: true,
-      timeoutMs,
-      callMonitorTimeoutMs: this.callMonitorTimeout,
+      call: { callMonitorTimeoutMs: this.callMonitorTimeout },
+      timeoutMs: options.timeout ?? this.timeout,
       retry: this.retry,
       atLeastOnce: this.transportOptions.atLeastOnce,
       signal: options.signal,
@@ -330,8 +329,9 @@ export class RPCClient<API extends object = UntypedRpcApi, C = Context> {
     ...rest: RpcCallArgs<API[M], CastOptions>
   ): Promise<void> {
     const [args, options = {}] = rest as [RpcArgs | undefined, CastOptions | undefined];
+    checkDuration('timeout', options.timeout);
     await this.#send(ctxt, method, args, {
-      waitForReply: false,
+      timeoutMs: options.timeout ?? this.timeout,
       retry: this.retry,
       atLeastOnce: this.transportOptions.atLeastOnce,
       signal: options.signal,
@@ -342,7 +342,7 @@ export class RPCClient<API extends object = UntypedRpcApi, C = Context> {
     ctxt: C,
     method: string,
     args: RpcArgs | undefined,
-    options: SendOptions,
+    options: TransportSendOptions,
   ): Promise<unknown> {
     const target = this.target;
     if (typeof method !== 'string' || method === '') {
@@ -362,11 +362,7 @@ export class RPCClient<API extends object = UntypedRpcApi, C = Context> {
     if (!versionCapAllows(this.versionCap, target.version)) {
       throw new RPCVersionCapError(target.version, this.versionCap ?? '');
     }
-    if (target.topic === undefined) throw new InvalidTarget('A topic is required to send', target);
-    options.signal?.throwIfAborted();
-    const driver = await this.transport._driver();
-    options.signal?.throwIfAborted();
-    return driver.send(target, msgCtxt, request, options);
+    return this.transport._send(target, msgCtxt, request, options);
   }
 }
 
@@ -395,7 +391,7 @@ export class RPCClient<API extends object = UntypedRpcApi, C = Context> {
  * await client.prepare({ fanout: true }).cast(ctxt, 'resize', { instance: 'vm1', flavor: 2 });
  * ```
  */
-export function getRpcClient<API extends object = UntypedRpcApi, C = Context>(
+export function getRpcClient<API extends object = UntypedRpcApi, C = RequestContext>(
   transport: Transport,
   target: Target | TargetFields,
   options: RPCClientOptions = {},

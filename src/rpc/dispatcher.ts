@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Context } from '../drivers/driver.js';
+import type { RequestContext } from '../wire/messages.js';
 import { setOwnKey } from '../wire/pyjson.js';
 import { NoSuchMethod, UnsupportedVersion } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -27,7 +27,7 @@ export const PING_METHOD = 'oslo_rpc_server_ping';
 /** What the dispatcher needs from a received request (an `RpcIncomingMessage` fits). */
 export interface DispatchableMessage {
   /** The request context, as the driver restored it. */
-  readonly ctxt: Context;
+  readonly ctxt: RequestContext;
   /** `method`, `args`, and optionally `namespace` and `version`. */
   readonly message: Record<string, unknown>;
   /** When set, {@link heartbeat} is sent every half of it while the method runs. */

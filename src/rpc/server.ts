@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { Driver, DriverListener, RpcIncomingMessage, RpcReply } from '../drivers/driver.js';
+import type { DriverListener, RpcIncomingMessage } from '../drivers/driver.js';
+import type { RpcReply } from '../wire/messages.js';
 import { serializeRemoteError } from '../wire/remote-error.js';
 import { ExpectedException, InvalidTarget, NoSuchMethod } from '../errors.js';
 import { MessageHandlingServer, type ServerOptions } from '../server.js';
@@ -68,10 +69,9 @@ export class RPCServer extends MessageHandlingServer<RpcIncomingMessage> {
   }
 
   protected override createListener(
-    driver: Driver,
     maxUnsettled: number,
   ): Promise<DriverListener<RpcIncomingMessage>> {
-    return driver.listen(this.target, { maxUnsettled });
+    return this.transport._listen(this.target, maxUnsettled);
   }
 
   protected override async processMessage(message: RpcIncomingMessage): Promise<void> {

@@ -9,14 +9,8 @@ import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ConfigObject } from '../../src/config.js';
-import type {
-  Driver,
-  DriverListener,
-  IncomingMessage,
-  NotificationMessage,
-  RpcIncomingMessage,
-  RpcReply,
-} from '../../src/drivers/driver.js';
+import type { Driver, DriverListener, IncomingMessage, RpcIncomingMessage } from '../../src/drivers/driver.js';
+import type { NotificationMessage, RpcReply } from '../../src/wire/messages.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { Target } from '../../src/target.js';
 import { getTransport, type Transport, type TransportOptions } from '../../src/transport.js';

@@ -20,7 +20,8 @@ import { deflateSync, inflateSync } from 'node:zlib';
 
 import type { ConsumeMessage } from 'amqplib';
 
-import type { Driver, NotificationMessage } from '../../src/drivers/driver.js';
+import type { Driver } from '../../src/drivers/driver.js';
+import type { NotificationMessage } from '../../src/wire/messages.js';
 import { pyDumps } from '../../src/wire/pyjson.js';
 import { getRpcServer } from '../../src/rpc/index.js';
 import { Target } from '../../src/target.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 
-import type { Context } from '../../src/drivers/driver.js';
+import type { RequestContext } from '../../src/wire/messages.js';
 import {
   ConfigurationError,
   InvalidRPCVersion,
@@ -68,7 +68,7 @@ function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => voi
 
 test('rpc client - call() resolves with the result, whatever JSON value it is', async (t) => {
   const f = fixture(t);
-  await f.serve([{ echo: (_c: Context, args: { v: unknown }) => args.v }]);
+  await f.serve([{ echo: (_c: RequestContext, args: { v: unknown }) => args.v }]);
   const client = f.client();
   for (const v of [null, 0, false, [], {}, 'foo', { nested: [1, 'two', { three: 3 }] }, 1.5]) {
     assert.deepEqual(await client.call({}, 'echo', { v }), v);
@@ -83,10 +83,10 @@ test('rpc client - a method returning nothing resolves with null', async (t) => 
 
 test('rpc client - call() sends its arguments and context; the endpoint also sees client_timeout', async (t) => {
   const f = fixture(t);
-  let seen: { ctxt: Context; args: unknown } | undefined;
+  let seen: { ctxt: RequestContext; args: unknown } | undefined;
   await f.serve([
     {
-      look: (ctxt: Context, args: unknown) => {
+      look: (ctxt: RequestContext, args: unknown) => {
         seen = { ctxt, args };
         return 'ok';
       },
@@ -102,7 +102,7 @@ test('rpc client - call() sends its arguments and context; the endpoint also see
 test('rpc client - cast() reaches a server and resolves without a result', async (t) => {
   const f = fixture(t);
   const got = deferred<unknown>();
-  await f.serve([{ record: (_c: Context, args: { x: number }) => got.resolve(args.x) }]);
+  await f.serve([{ record: (_c: RequestContext, args: { x: number }) => got.resolve(args.x) }]);
   assert.equal(await f.client().cast({}, 'record', { x: 3 }), undefined);
   assert.equal(await got.promise, 3);
 });
@@ -111,7 +111,7 @@ test('rpc client - concurrent calls each get their own reply', async (t) => {
   const f = fixture(t);
   await f.serve([
     {
-      echo: async (_c: Context, args: { i: number }) => {
+      echo: async (_c: RequestContext, args: { i: number }) => {
         // Finish out of order: later requests reply first.
         await new Promise((r) => setTimeout(r, (20 - args.i) % 7));
         return args.i * 10;
@@ -154,7 +154,7 @@ test('rpc client - a fanout cast reaches every server on the topic', async (t) =
   const received = names.map(() => deferred<unknown>());
   for (const [i, name] of names.entries()) {
     await f.serve(
-      [{ hello: (_c: Context, args: { x: number }) => received[i]!.resolve([name, args.x]) }],
+      [{ hello: (_c: RequestContext, args: { x: number }) => received[i]!.resolve([name, args.x]) }],
       {
         server: name,
       },
@@ -224,7 +224,7 @@ test('rpc client - an aborted signal rejects the call with its reason, and nothi
   await f.serve(
     [
       {
-        m: (_c: Context, args: { id: string }) => {
+        m: (_c: RequestContext, args: { id: string }) => {
           calls.push(args.id);
           return args.id;
         },
@@ -466,10 +466,10 @@ test('rpc client - bad durations and retry values are refused with Configuration
 // -- serializer and transport options ----------------------------------------------------
 
 /** oslo's test serializer: prefixes strings with `s` on the way out and `d` on the way in. */
-function prefixSerializer(): Serializer<Context> {
+function prefixSerializer(): Serializer<RequestContext> {
   const prefix = (p: string, value: unknown): unknown =>
     typeof value === 'string' && value !== '' ? p + value : value;
-  const prefixValues = (p: string, ctxt: Context): Context =>
+  const prefixValues = (p: string, ctxt: RequestContext): RequestContext =>
     Object.fromEntries(Object.entries(ctxt).map(([k, v]) => [k, prefix(p, v)]));
   return {
     serializeEntity: (_ctxt, entity) => prefix('s', entity),
@@ -484,8 +484,8 @@ test('rpc client - arguments, context and result go through the serializers on b
   await f.serve(
     [
       {
-        ping: (_c: Context, args: { arg: string }) => args.arg,
-        ctxtCheck: (ctxt: Context, args: { key: string }) => ctxt[args.key],
+        ping: (_c: RequestContext, args: { arg: string }) => args.arg,
+        ctxtCheck: (ctxt: RequestContext, args: { key: string }) => ctxt[args.key],
       },
     ],
     {},
@@ -514,7 +514,7 @@ test('rpc client - a typed client calls like an untyped one', async (t) => {
   const f = fixture(t);
   await f.serve([
     {
-      resize: (_c: Context, args: { instance: string; flavor: number }) =>
+      resize: (_c: RequestContext, args: { instance: string; flavor: number }) =>
         `${args.instance}:${args.flavor}`,
       ping: () => 'pong',
     },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import type { Context } from '../../src/drivers/driver.js';
+import type { RequestContext } from '../../src/wire/messages.js';
 import { NoSuchMethod, UnsupportedVersion } from '../../src/errors.js';
 import {
   DefaultRPCAccessPolicy,
@@ -16,7 +16,7 @@ import type { Serializer } from '../../src/serializer.js';
 import { Target, type TargetFields } from '../../src/target.js';
 
 /** A request as the driver hands it over. */
-function request(message: Record<string, unknown>, ctxt: Context = {}) {
+function request(message: Record<string, unknown>, ctxt: RequestContext = {}) {
   return { ctxt, message };
 }
 
@@ -27,15 +27,15 @@ class RecordingEndpoint {
   constructor(target?: TargetFields) {
     this.target = target === undefined ? undefined : new Target(target);
   }
-  foo(ctxt: Context, args: Record<string, unknown>): string {
+  foo(ctxt: RequestContext, args: Record<string, unknown>): string {
     this.calls.push({ method: 'foo', ctxt, args });
     return 'foo';
   }
-  bar(ctxt: Context, args: Record<string, unknown>): string {
+  bar(ctxt: RequestContext, args: Record<string, unknown>): string {
     this.calls.push({ method: 'bar', ctxt, args });
     return 'bar';
   }
-  _foobar(ctxt: Context, args: Record<string, unknown>): string {
+  _foobar(ctxt: RequestContext, args: Record<string, unknown>): string {
     this.calls.push({ method: '_foobar', ctxt, args });
     return '_foobar';
   }
@@ -203,7 +203,7 @@ const versioning: [string, Record<string, unknown>, unknown][] = [
 for (const [name, message, expected] of versioning) {
   test(`rpc dispatcher - versions and namespaces: ${name}`, async () => {
     const dispatcher = new RPCDispatcher([
-      { echo: (_c: Context, args: { v?: number }) => args.v },
+      { echo: (_c: RequestContext, args: { v?: number }) => args.v },
       {
         target: new Target({ namespace: 'owire_ns', version: '1.3' }),
         nsmethod: () => 42,
@@ -438,13 +438,13 @@ test('rpc dispatcher - the serializer restores context and each argument, and se
   const serializer: Serializer = {
     serializeEntity: (_ctxt, entity) => `s${String(entity)}`,
     deserializeEntity: (_ctxt, entity) => `d${String(entity)}`,
-    serializeContext: (ctxt) => ctxt as Context,
+    serializeContext: (ctxt) => ctxt as RequestContext,
     deserializeContext: (ctxt) => ({ ...ctxt, restored: true }),
   };
   const dispatcher = new RPCDispatcher(
     [
       {
-        foo: (ctxt: Context, args: Record<string, unknown>) => {
+        foo: (ctxt: RequestContext, args: Record<string, unknown>) => {
           seen.push(ctxt, args);
           return 'r';
         },
@@ -466,7 +466,7 @@ test('rpc dispatcher - an argument named __proto__ stays an ordinary argument', 
   let received: Record<string, unknown> = {};
   const dispatcher = new RPCDispatcher([
     {
-      foo: (_c: Context, args: Record<string, unknown>) => {
+      foo: (_c: RequestContext, args: Record<string, unknown>) => {
         received = args;
       },
     },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 
-import type { Context } from '../../src/drivers/driver.js';
+import type { RequestContext } from '../../src/wire/messages.js';
 import type { RemoteExceptionRegistry } from '../../src/wire/remote-error.js';
 import { ExpectedException, MessagingTimeout, RemoteError } from '../../src/errors.js';
 import { silentLogger, type Logger } from '../../src/log.js';
@@ -73,7 +73,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 const throwsQuota = {
-  reserve: (_c: Context, args: { n: number }) => {
+  reserve: (_c: RequestContext, args: { n: number }) => {
     throw new QuotaError(`quota exceeded: ${args.n}`, { requested: args.n });
   },
 };
@@ -199,7 +199,7 @@ test('rpc errors - a remote error re-thrown by a server is forwarded as the orig
   // backend throws QuotaError; frontend calls backend and lets the RemoteError escape.
   const backend = await setup(t, [throwsQuota]);
   const frontendEndpoint = {
-    reserve: (ctxt: Context, args: { n: number }) => backend.client.call(ctxt, 'reserve', args),
+    reserve: (ctxt: RequestContext, args: { n: number }) => backend.client.call(ctxt, 'reserve', args),
   };
   const { client } = await setup(t, [frontendEndpoint], {
     allowedRemoteExmods: ['myservice.exceptions'],
@@ -232,7 +232,7 @@ function request(message: Record<string, unknown>) {
 test('expectedExceptions - wraps listed errors (and subclasses) in ExpectedException, others unchanged', async () => {
   const other = new TypeError('other');
   const endpoint = {
-    sync: expectedExceptions(InstanceNotFound)((_c: Context, args: { sub?: boolean }) => {
+    sync: expectedExceptions(InstanceNotFound)((_c: RequestContext, args: { sub?: boolean }) => {
       throw args.sub === true ? new SpecificNotFound('sub') : new InstanceNotFound('gone');
     }),
     async: expectedExceptions(
@@ -269,7 +269,7 @@ test('expectedExceptions - works as a decorator, keeps this, the name and the ex
   class Endpoint {
     readonly prefix = 'p:';
     @expectedExceptions(InstanceNotFound)
-    echo(_c: Context, args: { v: string }): string {
+    echo(_c: RequestContext, args: { v: string }): string {
       return this.prefix + args.v;
     }
   }

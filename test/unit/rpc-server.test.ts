@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 
-import type { Context, RpcIncomingMessage, RpcReply } from '../../src/drivers/driver.js';
+import type { RpcIncomingMessage } from '../../src/drivers/driver.js';
+import type { RequestContext, RpcReply } from '../../src/wire/messages.js';
 import {
   ExecutorLoadFailure,
   InvalidTarget,
@@ -337,7 +338,7 @@ test('rpc server - the blocking executor handles requests one at a time, in orde
   await f.serve(
     [
       {
-        record: async (_c: Context, args: { i: number }) => {
+        record: async (_c: RequestContext, args: { i: number }) => {
           running++;
           maxRunning = Math.max(maxRunning, running);
           await new Promise((r) => setTimeout(r, 2));

@@ -23,12 +23,21 @@ export interface BrokerMessage {
   redelivered: boolean;
   /** `Date.now()` after which the message is dropped instead of delivered (AMQP `expiration`). */
   readonly expiresAt: number | undefined;
+  /** The exchange and routing key it was published with. */
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** Application headers. */
+  readonly headers: Readonly<Record<string, string>>;
 }
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Publish options. */
 export interface PublishOptions {
   /** AMQP `expiration` in ms: the queue drops the message if nobody took it by then. */
   expirationMs?: number | undefined;
+  /** Application headers. @default {} */
+  headers?: Readonly<Record<string, string>> | undefined;
 }
 
 interface Exchange {
@@ -428,7 +437,14 @@ export class FakeVirtualHost {
     }
     let routed = 0;
     for (const queue of targets) {
-      queue.enqueue({ body, redelivered: false, expiresAt });
+      queue.enqueue({
+        body,
+        redelivered: false,
+        expiresAt,
+        exchange: exchangeName,
+        routingKey,
+        headers: options.headers ?? NO_HEADERS,
+      });
       routed++;
     }
     return routed;
@@ -467,14 +483,4 @@ export function fakeVirtualHost(name: string): FakeVirtualHost {
     hosts.set(name, vhost);
   }
   return vhost;
-}
-
-/**
- * Forget a virtual host: every queue is deleted (consumers cancelled, messages
- * dropped). Transports still using it see an empty broker.
- */
-export function deleteFakeVirtualHost(name: string): void {
-  const hosts = registry();
-  hosts.get(name)?.reset();
-  hosts.delete(name);
 }

@@ -13,35 +13,36 @@
  *
  * @module
  */
-import type { Config } from '../../config.js';
-import {
-  InvalidTarget,
-  MessageDeliveryFailure,
-  MessageUndeliverable,
-  MessagingException,
-} from '../../errors.js';
+import { MessageUndeliverable, TransportClosed } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { Target } from '../../target.js';
-import type {
-  Context,
-  Driver,
-  DriverContext,
-  DriverListener,
-  ListenOptions,
-  NotificationBinding,
-  NotificationMessage,
-  RpcIncomingMessage,
-  RpcRequest,
-  SendOptions,
-} from '../driver.js';
 import {
-  encodeNotification,
   buildRpcRequest,
   decodeMessage,
   encodeEnvelope,
+  encodeNotification,
   hex32,
 } from '../../wire/envelope.js';
+import {
+  fanoutExchangeName,
+  fanoutQueueName,
+  notificationRoutingKey,
+  replyQueueName,
+  rpcRoutingKey,
+  tapQueueName,
+} from '../common/addresses.js';
+import { callMonitorSeconds } from '../common/call-monitor.js';
 import { ReplyWaiter } from '../common/reply-waiter.js';
+import type {
+  DriverCapabilities,
+  DriverContext,
+  DriverListener,
+  NotificationListenRequest,
+  NotificationRequest,
+  RpcIncomingMessage,
+  RpcListenRequest,
+  SendRequest,
+  TransportDriver,
+} from '../driver.js';
 import {
   CreditPool,
   fakeVirtualHost,
@@ -57,17 +58,9 @@ import {
   type Releasable,
 } from './listener.js';
 
-/** The `_timeout` sent for a call-monitor timeout: whole seconds, as oslo expects. */
-function callMonitorSeconds(ms: number | undefined): number | null {
-  // Rounded up: the server's heartbeats then come every ceil(s)/2 seconds, still well
-  // inside the caller's own monitor of `ms`.
-  return ms === undefined ? null : Math.ceil(ms / 1000);
-}
-
-class FakeDriver implements Driver, ListenerHost {
-  readonly supportsRequeue = true;
+class FakeDriver implements TransportDriver, ListenerHost {
+  readonly capabilities: DriverCapabilities;
   readonly logger: Logger;
-  readonly #conf: Config;
   readonly #vhost: FakeVirtualHost;
   readonly #waiter: ReplyWaiter;
   readonly #listeners = new Set<Releasable>();
@@ -76,27 +69,21 @@ class FakeDriver implements Driver, ListenerHost {
 
   constructor(context: DriverContext) {
     this.logger = context.logger;
-    this.#conf = context.conf;
+    this.capabilities = context.capabilities;
     this.#vhost = fakeVirtualHost(vhostName(context.url.virtualHost));
     this.#waiter = new ReplyWaiter(context);
+    // In memory there is nothing to connect to: the transport is connected at once.
+    context.onConnectionEvent({ type: 'connected', connection: 'fake', host: this.#vhost.name });
   }
 
   forget(listener: Releasable): void {
     this.#listeners.delete(listener);
   }
 
-  #exchange(target: Target): string {
-    return target.exchange ?? this.#conf.defaults().control_exchange;
-  }
-
-  #checkOpen(): void {
-    if (this.#closed) throw new MessageDeliveryFailure('the fake transport is closed');
-  }
-
   /** The reply queue, declared and consumed on the first call (as oslo's driver). */
   #replyQueue(): string {
     if (this.#reply === undefined) {
-      const queue = this.#vhost.declareQueue(`reply_${hex32()}`);
+      const queue = this.#vhost.declareQueue(replyQueueName());
       const consumer = queue.consume(new CreditPool(Infinity), (delivery) => {
         // The caller acks replies on receipt.
         delivery.ack();
@@ -114,105 +101,83 @@ class FakeDriver implements Driver, ListenerHost {
     return this.#reply.queue.name;
   }
 
-  async send(
-    target: Target,
-    ctxt: Context,
-    request: RpcRequest,
-    options: SendOptions,
-  ): Promise<unknown> {
-    this.#checkOpen();
+  async send(request: SendRequest): Promise<unknown> {
+    const { target, signal } = request;
+    signal?.throwIfAborted();
     const topic = target.topic;
-    if (topic === undefined) throw new InvalidTarget('A topic is required to send', target);
-    if (options.waitForReply && target.fanout === true) {
-      throw new InvalidTarget('A call cannot be sent to a fanout', target);
-    }
-    options.signal?.throwIfAborted();
-
     let exchange: string;
     let routingKey: string;
     if (target.fanout === true) {
       // The fanout exchange is always <topic>_fanout, whatever Target.exchange says.
-      exchange = `${topic}_fanout`;
+      exchange = fanoutExchangeName(topic);
       routingKey = '';
       this.#vhost.declareExchange(exchange, 'fanout', true);
     } else {
-      exchange = this.#exchange(target);
-      routingKey = target.server === undefined ? topic : `${topic}.${target.server}`;
+      exchange = target.exchange;
+      routingKey = rpcRoutingKey(topic, target.server);
       this.#vhost.declareExchange(exchange, 'topic');
     }
     // Casts and fanouts are never mandatory on the wire, but an at-least-once cast is.
-    const mandatory = options.atLeastOnce === true && target.fanout !== true;
+    const mandatory = request.atLeastOnce && target.fanout !== true;
+    const headers = request.headers;
 
-    if (!options.waitForReply) {
+    if (request.reply === undefined) {
       // Encoding throws TypeError for an unserialisable payload, before anything is sent.
-      const body = encodeEnvelope(buildRpcRequest(request, {}, ctxt));
-      const routed = this.#vhost.publish(exchange, routingKey, body);
+      const body = encodeEnvelope(buildRpcRequest(request.message, {}, request.ctxt));
+      const routed = this.#vhost.publish(exchange, routingKey, body, { headers });
       if (routed === 0 && mandatory) throw new MessageUndeliverable(exchange, routingKey);
       return undefined;
     }
 
-    const timeoutMs = options.timeoutMs ?? this.#conf.defaults().rpc_response_timeout * 1000;
+    const { timeoutMs } = request;
+    const { callMonitorTimeoutMs } = request.reply;
     const msgId = hex32();
     const body = encodeEnvelope(
       buildRpcRequest(
-        request,
+        request.message,
         {
           msgId,
           replyQ: this.#replyQueue(),
-          timeout: callMonitorSeconds(options.callMonitorTimeoutMs),
+          timeout: callMonitorSeconds(callMonitorTimeoutMs),
         },
-        ctxt,
+        request.ctxt,
       ),
     );
-    const reply = this.#waiter.waitFor(msgId, {
-      timeoutMs,
-      callMonitorTimeoutMs: options.callMonitorTimeoutMs,
-      signal: options.signal,
-    });
+    const reply = this.#waiter.waitFor(msgId, { timeoutMs, callMonitorTimeoutMs, signal });
     // The request expires with the call, as the AMQP `expiration` property makes it.
-    const routed = this.#vhost.publish(exchange, routingKey, body, { expirationMs: timeoutMs });
+    const routed = this.#vhost.publish(exchange, routingKey, body, {
+      expirationMs: timeoutMs,
+      headers,
+    });
     if (routed === 0 && mandatory) {
       this.#waiter.cancel(msgId, new MessageUndeliverable(exchange, routingKey));
     }
     return reply;
   }
 
-  async sendNotification(
-    target: Target,
-    ctxt: Context,
-    message: NotificationMessage,
-    version: 1 | 2,
-    _retry: number | undefined,
-  ): Promise<void> {
-    this.#checkOpen();
-    const topic = target.topic;
-    if (topic === undefined) {
-      throw new InvalidTarget('A topic is required to send a notification', target);
-    }
-    const body = encodeNotification(message, ctxt, version);
-    const exchange = this.#exchange(target);
-    const routingKey = `${topic}.${message.priority.toLowerCase()}`;
+  async sendNotification(request: NotificationRequest): Promise<void> {
+    const { target, message } = request;
+    request.signal?.throwIfAborted();
+    const body = encodeNotification(message, request.ctxt, request.version);
+    const exchange = target.exchange;
+    const routingKey = notificationRoutingKey(target.topic, message.priority);
     // The notifier declares and binds the queue itself, so notifications wait for a
     // listener that doesn't exist yet (spec §5.3).
     this.#vhost.declareExchange(exchange, 'topic');
     this.#vhost.bindQueue(this.#vhost.declareQueue(routingKey), exchange, routingKey);
-    this.#vhost.publish(exchange, routingKey, body);
+    this.#vhost.publish(exchange, routingKey, body, { headers: request.headers });
   }
 
-  async listen(
-    target: Target,
-    options: ListenOptions,
-  ): Promise<DriverListener<RpcIncomingMessage>> {
-    this.#checkOpen();
+  listen(request: RpcListenRequest): DriverListener<RpcIncomingMessage> {
+    const { target } = request;
     const topic = target.topic;
-    if (topic === undefined) throw new InvalidTarget('A server needs a topic to listen on', target);
     const vhost = this.#vhost;
-    const exchange = this.#exchange(target);
-    const fanoutExchange = `${topic}_fanout`;
-    const fanoutQueue = `${topic}_fanout_${hex32()}`;
+    const exchange = target.exchange;
+    const fanoutExchange = fanoutExchangeName(topic);
+    const fanoutQueue = fanoutQueueName(topic);
     const listener = new FakeRpcListener(
       this,
-      options.maxUnsettled,
+      request.maxUnsettled,
       {
         declare: () => {
           vhost.declareExchange(exchange, 'topic');
@@ -220,7 +185,7 @@ class FakeDriver implements Driver, ListenerHost {
           vhost.bindQueue(shared, exchange, topic);
           const queues = [shared];
           if (target.server !== undefined) {
-            const key = `${topic}.${target.server}`;
+            const key = rpcRoutingKey(topic, target.server);
             const queue = vhost.declareQueue(key);
             vhost.bindQueue(queue, exchange, key);
             queues.push(queue);
@@ -240,25 +205,19 @@ class FakeDriver implements Driver, ListenerHost {
     return listener;
   }
 
-  async listenForNotifications(
-    bindings: readonly NotificationBinding[],
-    pool: string | undefined,
-    options: ListenOptions,
-  ): Promise<DriverListener> {
-    this.#checkOpen();
-    const routes = bindings.map(({ target, priority }) => {
-      if (target.topic === undefined) {
-        throw new InvalidTarget('A notification listener needs a topic', target);
-      }
-      return { exchange: this.#exchange(target), key: `${target.topic}.${priority.toLowerCase()}` };
-    });
+  listenForNotifications(request: NotificationListenRequest): DriverListener {
+    const { pool } = request;
+    const routes = request.bindings.map(({ target, priority }) => ({
+      exchange: target.exchange,
+      key: notificationRoutingKey(target.topic, priority),
+    }));
     const vhost = this.#vhost;
     // A tap (the CLI's `listen`) gets a private queue with the same bindings: a copy of
     // every notification, taking nothing from other consumers.
-    const tapQueue = options.tap === true && pool === undefined ? `tap_${hex32()}` : undefined;
+    const tapQueue = request.tap && pool === undefined ? tapQueueName() : undefined;
     const listener = new FakeNotificationListener(
       this,
-      options.maxUnsettled,
+      request.maxUnsettled,
       () =>
         routes.map(({ exchange, key }) => {
           vhost.declareExchange(exchange, 'topic');
@@ -279,9 +238,7 @@ class FakeDriver implements Driver, ListenerHost {
   async cleanup(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#waiter.cancelAll(
-      new MessagingException('The transport was cleaned up while a call was waiting for its reply'),
-    );
+    this.#waiter.cancelAll(new TransportClosed());
     await Promise.all([...this.#listeners].map((listener) => listener.cleanup()));
     if (this.#reply !== undefined) {
       // On RabbitMQ the reply queue expires 30 minutes after its consumer left; nothing
@@ -293,6 +250,6 @@ class FakeDriver implements Driver, ListenerHost {
 }
 
 /** The `fake` driver factory (registered for the `fake://` scheme). */
-export function createFakeDriver(context: DriverContext): Driver {
+export function createFakeDriver(context: DriverContext): TransportDriver {
   return new FakeDriver(context);
 }

@@ -8,13 +8,14 @@
 import { MessageDeliveryFailure } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type {
-  Context,
+  DeliveryInfo,
   DriverListener,
   IncomingMessage,
   MessageCallback,
+  MessageHeaders,
   RpcIncomingMessage,
-  RpcReply,
 } from '../driver.js';
+import type { RequestContext, RpcReply } from '../../wire/messages.js';
 import { buildRpcReply, decodeMessage, encodeEnvelope, unpackContext } from '../../wire/envelope.js';
 import { callMonitorTimeoutFromWire } from '../common/reply-waiter.js';
 import { CreditPool, type Consumer, type Delivery, type FakeQueue } from './broker.js';
@@ -41,16 +42,29 @@ class UniqueIdCache {
 export type ReplyPublisher = (replyQ: string, body: string) => boolean;
 
 class FakeIncomingMessage implements IncomingMessage {
-  readonly ctxt: Context;
+  readonly ctxt: RequestContext;
   readonly message: Record<string, unknown>;
   protected readonly logger: Logger;
   readonly #delivery: Delivery;
 
-  constructor(delivery: Delivery, ctxt: Context, message: Record<string, unknown>, logger: Logger) {
+  constructor(
+    delivery: Delivery,
+    ctxt: RequestContext,
+    message: Record<string, unknown>,
+    logger: Logger,
+  ) {
     this.#delivery = delivery;
     this.ctxt = ctxt;
     this.message = message;
     this.logger = logger;
+  }
+
+  get headers(): MessageHeaders {
+    return this.#delivery.message.headers;
+  }
+
+  get delivery(): DeliveryInfo {
+    return this.#delivery.message;
   }
 
   async acknowledge(): Promise<void> {
@@ -78,7 +92,7 @@ class FakeNotificationMessage extends FakeIncomingMessage {
 
   constructor(
     delivery: Delivery,
-    ctxt: Context,
+    ctxt: RequestContext,
     message: Record<string, unknown>,
     logger: Logger,
     onAck: () => void,

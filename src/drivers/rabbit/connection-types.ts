@@ -6,6 +6,7 @@
  */
 import { ConfigurationError } from '../../errors.js';
 import { defaultLogger, type Logger } from '../../log.js';
+import type { ConnectionEvent } from '../driver.js';
 import type { RabbitConnection } from './connection.js';
 import type { FailoverStrategy, RabbitHost } from './connection-failover.js';
 import type { AbortLike } from './connection-wait.js';
@@ -65,6 +66,11 @@ export interface ConnectionOptions {
    * back-off. Setting it also makes the connection reconnect eagerly, in the background.
    */
   readonly onReconnect?: ((connection: RabbitConnection) => Promise<void>) | undefined;
+  /**
+   * Told every event of the connection, in the driver contract's terms (the transport's
+   * `status` is made of these). Must not throw.
+   */
+  readonly onStateEvent?: ((event: ConnectionEvent) => void) | undefined;
 }
 
 /** Where a connection is. */
@@ -195,6 +201,7 @@ export interface ResolvedOptions {
   readonly closeTimeoutMs: number;
   readonly logger: Logger;
   readonly onReconnect: ((connection: RabbitConnection) => Promise<void>) | undefined;
+  readonly onStateEvent: ((event: ConnectionEvent) => void) | undefined;
 }
 
 /** Applies the defaults; throws `ConfigurationError` naming a bad option and its value. */
@@ -226,6 +233,7 @@ export function resolveOptions(o: ConnectionOptions): ResolvedOptions {
     closeTimeoutMs: o.closeTimeoutMs ?? 5000,
     logger: o.logger ?? defaultLogger,
     onReconnect: o.onReconnect,
+    onStateEvent: o.onStateEvent,
   };
   if (r.role !== 'publish' && r.role !== 'consume')
     throw bad('role', r.role, 'must be publish or consume');

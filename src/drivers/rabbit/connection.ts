@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 
 import { MessageDeliveryFailure } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import type { ConnectionEvent } from '../driver.js';
 import { ChannelSlot, type ExchangeDeclaration } from './connection-channel.js';
 import {
   ChannelLost,
@@ -612,6 +613,11 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     } catch (err) {
       this.#log.error('A "%s" listener of the AMQP connection threw: %s', event, errorText(err));
     }
+    const observer = this.#opts.onStateEvent;
+    if (observer !== undefined) {
+      const stateEvent = toStateEvent(this.#opts.connectionName, event, args);
+      if (stateEvent !== undefined) observer(stateEvent);
+    }
   }
 
   // ---- close ----
@@ -632,5 +638,38 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     this.#status = 'closed';
     this.#resolveClosed();
     this.#emit('closed');
+  }
+}
+
+/** A connection event in the driver contract's terms (see `ConnectionEvent`). */
+function toStateEvent<K extends keyof RabbitConnectionEvents>(
+  connection: string,
+  event: K,
+  args: RabbitConnectionEvents[K],
+): ConnectionEvent | undefined {
+  switch (event) {
+    case 'connected':
+    case 'reconnected': {
+      const [endpoint] = args as RabbitConnectionEvents['connected'];
+      return { type: 'connected', connection, host: `${endpoint.hostname}:${endpoint.port}` };
+    }
+    case 'disconnected': {
+      const [reason] = args as RabbitConnectionEvents['disconnected'];
+      return { type: 'disconnected', connection, reason };
+    }
+    case 'connect-failed': {
+      const [reason, , retryInMs] = args as RabbitConnectionEvents['connect-failed'];
+      return { type: 'reconnecting', connection, reason, retryInMs };
+    }
+    case 'blocked': {
+      const [reason] = args as RabbitConnectionEvents['blocked'];
+      return { type: 'blocked', connection, reason };
+    }
+    case 'unblocked':
+      return { type: 'unblocked', connection };
+    case 'closed':
+      return { type: 'closed', connection };
+    default:
+      return undefined;
   }
 }

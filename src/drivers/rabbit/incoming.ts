@@ -10,7 +10,8 @@
  */
 import { MalformedMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { Context, IncomingMessage } from '../driver.js';
+import type { DeliveryInfo, IncomingMessage, MessageHeaders } from '../driver.js';
+import type { RequestContext } from '../../wire/messages.js';
 import { decodeMessage, unpackContext, type UnpackedMessage } from '../../wire/envelope.js';
 import { decompress } from './compression.js';
 import type { Delivery } from './connection.js';
@@ -137,7 +138,7 @@ export interface Settler {
  * broker already gave the message back).
  */
 export class RabbitIncomingMessage implements IncomingMessage {
-  readonly ctxt: Context;
+  readonly ctxt: RequestContext;
   readonly message: Record<string, unknown>;
   readonly uniqueId: string | undefined;
   protected readonly logger: Logger;
@@ -162,9 +163,14 @@ export class RabbitIncomingMessage implements IncomingMessage {
     this.#onSettled = onSettled;
   }
 
-  /** The AMQP delivery (properties, redelivered flag). */
-  get delivery(): Delivery {
-    return this.#delivery;
+  /** Exchange, routing key and redelivered flag of the AMQP delivery. */
+  get delivery(): DeliveryInfo {
+    return this.#delivery.fields;
+  }
+
+  /** The AMQP application headers with text values (others are left out). */
+  get headers(): MessageHeaders {
+    return textHeaders(this.#delivery.properties.headers);
   }
 
   async acknowledge(): Promise<void> {
@@ -195,6 +201,20 @@ export class RabbitIncomingMessage implements IncomingMessage {
     this.#onSettled?.();
     return true;
   }
+}
+
+const NO_HEADERS: MessageHeaders = Object.freeze({});
+
+/** The text entries of an AMQP header table (oslo sends an empty one). */
+function textHeaders(table: Readonly<Record<string, unknown>> | undefined): MessageHeaders {
+  if (table === undefined) return NO_HEADERS;
+  let out: Record<string, string> | undefined;
+  for (const key of Object.keys(table)) {
+    const value = table[key];
+    if (typeof value === 'string') (out ??= {})[key] = value;
+    else if (Buffer.isBuffer(value)) (out ??= {})[key] = value.toString('utf8');
+  }
+  return out === undefined ? NO_HEADERS : Object.freeze(out);
 }
 
 /** A received notification: its `_unique_id` is recorded when it is acked (oslo). */

@@ -10,7 +10,7 @@ import { UniqueIdCache } from './caches.js';
 import type { Delivery } from './connection.js';
 import { RabbitNotificationMessage, unpackNotification, type Settler } from './incoming.js';
 import { RabbitListener, type ListenerHost, type Prepared } from './listener.js';
-import { hex32 } from '../../wire/envelope.js';
+import { tapQueueName } from '../common/addresses.js';
 import { tapConsumer, topicConsumer, type ConsumerSpec } from './topology.js';
 
 /** One binding of the listener: exchange and `<topic>.<priority>` routing key. */
@@ -20,7 +20,7 @@ export interface NotificationRoute {
 }
 
 /** See the module comment. */
-export class NotificationListener extends RabbitListener<IncomingMessage> {
+export class RabbitNotificationListener extends RabbitListener<IncomingMessage> {
   readonly #routes: readonly NotificationRoute[];
   readonly #pool: string | undefined;
   readonly #tapQueue: string | undefined;
@@ -40,7 +40,7 @@ export class NotificationListener extends RabbitListener<IncomingMessage> {
     this.#routes = routes;
     this.#pool = pool;
     // A tap is ignored with a pool (the pool already gets its own copy).
-    this.#tapQueue = tap && pool === undefined ? `tap_${hex32()}` : undefined;
+    this.#tapQueue = tap && pool === undefined ? tapQueueName() : undefined;
     this.#settler = {
       ack: (d) => this.connection.ack(d),
       reject: (d, requeue) => this.connection.reject(d, requeue),

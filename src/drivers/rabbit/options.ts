@@ -5,12 +5,13 @@
  *
  * @module
  */
-import type { Config, RabbitOptions } from '../../config.js';
+import type { Config } from '../../config.js';
 import { ConfigurationError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { TransportURL } from '../../transport-url.js';
 import { compressionFor, type Compression } from './compression.js';
 import type { ConnectionOptions, RabbitHost, RabbitSslOptions } from './connection.js';
+import { RABBIT_GROUP, type RabbitOptions } from './options-table.js';
 import { validateTopologyFlags, type TopologyFlags } from './topology.js';
 
 /**
@@ -25,7 +26,7 @@ export const MAX_INCOMING_MESSAGE_BYTES = 32 * 1024 * 1024;
 export interface RabbitDriverSettings {
   /** `[DEFAULT] control_exchange`: the exchange of targets without one. */
   readonly controlExchange: string;
-  /** `[DEFAULT] rpc_response_timeout` in ms: the call timeout when none is given. */
+  /** `[DEFAULT] rpc_response_timeout` in ms: bounds reply-queue setup and reply retries. */
   readonly rpcResponseTimeoutMs: number;
   /** Declaration flags and arguments. */
   readonly topology: TopologyFlags;
@@ -59,7 +60,7 @@ export function resolveRabbitSettings(
   conf: Config,
   logger: Logger,
 ): RabbitDriverSettings {
-  const opts = conf.rabbit(url.query);
+  const opts = checkRules(conf.group<RabbitOptions>(RABBIT_GROUP, url.query));
   const defaults = conf.defaults();
   const topology = topologyFlags(opts);
   validateTopologyFlags(topology);
@@ -94,6 +95,25 @@ export function resolveRabbitSettings(
       logger,
     },
   };
+}
+
+/** Rules across options, checked when the transport is made (oslo fails the driver there). */
+function checkRules(opts: RabbitOptions): RabbitOptions {
+  if (opts.rabbit_quorum_queue && opts.rabbit_ha_queues) {
+    throw new ConfigurationError(
+      `Invalid [${RABBIT_GROUP}] options: rabbit_quorum_queue and rabbit_ha_queues are both ` +
+        'enabled; a queue is either quorum or mirrored (HA), not both',
+      { option: `${RABBIT_GROUP}.rabbit_quorum_queue` },
+    );
+  }
+  if (opts.rpc_conn_pool_size < opts.conn_pool_min_size) {
+    throw new ConfigurationError(
+      `Invalid [${RABBIT_GROUP}] options: rpc_conn_pool_size (${opts.rpc_conn_pool_size}) must ` +
+        `be greater than or equal to conn_pool_min_size (${opts.conn_pool_min_size})`,
+      { option: `${RABBIT_GROUP}.rpc_conn_pool_size` },
+    );
+  }
+  return opts;
 }
 
 /** The declaration flags from the `[oslo_messaging_rabbit]` options. */

@@ -7,6 +7,7 @@
  */
 import { MessageDeliveryFailure } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import type { MessageHeaders } from '../driver.js';
 import { RabbitConnection, defaultConnectionName } from './connection.js';
 import type { AbortLike } from './connection-wait.js';
 import type { RabbitDriverSettings } from './options.js';
@@ -27,6 +28,8 @@ export interface PublishTarget {
   readonly exchangeName: string;
   readonly routingKey: string;
   readonly mandatory: boolean;
+  /** Application headers (oslo sends none: an empty table). */
+  readonly headers?: MessageHeaders | undefined;
   /** AMQP `expiration`, a decimal string of ms (calls only). */
   readonly expiration?: string | undefined;
   /**
@@ -35,6 +38,8 @@ export interface PublishTarget {
    */
   readonly notifierQueue?: ConsumerSpec | undefined;
 }
+
+const NO_HEADERS: MessageHeaders = Object.freeze({});
 
 /** Bounds of one publish. */
 export interface PublishBounds {
@@ -111,7 +116,10 @@ export class Publisher {
         target.routingKey,
         compression === undefined ? body : compression.compress(body),
         {
-          headers: compression === undefined ? {} : { compression: compression.contentType },
+          headers:
+            compression === undefined
+              ? (target.headers ?? NO_HEADERS)
+              : { ...target.headers, compression: compression.contentType },
           mandatory: target.mandatory,
           expiration: target.expiration,
         },

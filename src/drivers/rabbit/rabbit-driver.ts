@@ -13,63 +13,55 @@
  *
  * @module
  */
-import { InvalidTarget, MessagingException } from '../../errors.js';
+import { TransportClosed } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { Target } from '../../target.js';
+import { buildRpcRequest, encodeEnvelope, encodeNotification, hex32 } from '../../wire/envelope.js';
+import { callMonitorSeconds } from '../common/call-monitor.js';
+import { notificationRoutingKey, rpcRoutingKey } from '../common/addresses.js';
 import type {
-  Context,
-  Driver,
   DriverContext,
   DriverListener,
-  ListenOptions,
-  NotificationBinding,
-  NotificationMessage,
+  NotificationListenRequest,
+  NotificationRequest,
   RpcIncomingMessage,
-  RpcRequest,
-  SendOptions,
+  RpcListenRequest,
+  SendRequest,
+  TransportDriver,
 } from '../driver.js';
-import { encodeNotification, buildRpcRequest, encodeEnvelope, hex32 } from '../../wire/envelope.js';
-import type { ListenerHost, TrackedListener } from './listener.js';
-import { NotificationListener } from './notify-listener.js';
-import { resolveRabbitSettings, type RabbitDriverSettings } from './options.js';
-import { Publisher, type PublishTarget } from './publisher.js';
 import { Cancellation } from './connection-wait.js';
+import type { ListenerHost, TrackedListener } from './listener.js';
+import { RabbitNotificationListener } from './notify-listener.js';
+import type { RabbitDriverSettings } from './options.js';
+import { Publisher, type PublishTarget } from './publisher.js';
 import { ReplyQueue } from './reply-queue.js';
 import { ReplySender } from './reply-sender.js';
-import { RpcListener } from './rpc-listener.js';
-import {
-  fanoutExchange,
-  notificationRoutingKey,
-  notifierQueue,
-  rpcRoutingKey,
-  topicExchange,
-} from './topology.js';
-
-/** The `_timeout` sent for a call-monitor timeout: whole seconds, rounded up. */
-function callMonitorSeconds(ms: number | undefined): number | null {
-  return ms === undefined ? null : Math.ceil(ms / 1000);
-}
+import { RabbitRpcListener } from './rpc-listener.js';
+import { fanoutExchange, notifierQueue, topicExchange } from './topology.js';
 
 /** Why the reply-queue setup and publish of a call stopped: the call had ended. */
 const CALL_ENDED = new Error('The call ended');
 
 /** See the module comment. */
-export class RabbitDriver implements Driver {
-  readonly supportsRequeue = true;
+export class RabbitDriver implements TransportDriver {
+  readonly capabilities: TransportDriver['capabilities'];
   readonly logger: Logger;
   readonly settings: RabbitDriverSettings;
-  readonly #context: DriverContext;
+  readonly #context: DriverContext<RabbitDriverSettings>;
   readonly #listeners = new Set<TrackedListener>();
   readonly #replySender: ReplySender;
   #publisher: Publisher | undefined;
   #replyQueue: ReplyQueue | undefined;
   #closed = false;
 
-  /** @throws ConfigurationError for bad options (checked when the transport is made). */
-  constructor(context: DriverContext) {
+  constructor(context: DriverContext<RabbitDriverSettings>) {
     this.#context = context;
     this.logger = context.logger;
-    this.settings = resolveRabbitSettings(context.url, context.conf, context.logger);
+    // Every connection of the driver reports its state to the transport.
+    this.settings = {
+      ...context.settings,
+      connection: { ...context.settings.connection, onStateEvent: context.onConnectionEvent },
+    };
+    this.capabilities = context.capabilities;
     this.#replySender = new ReplySender(this.settings, this.logger, () => this.#sender());
   }
 
@@ -91,65 +83,57 @@ export class RabbitDriver implements Driver {
     return this.#replyQueue?.name;
   }
 
-  async send(
-    target: Target,
-    ctxt: Context,
-    request: RpcRequest,
-    options: SendOptions,
-  ): Promise<unknown> {
-    this.#checkOpen();
+  async send(request: SendRequest): Promise<unknown> {
+    const { target, headers } = request;
     const topic = target.topic;
-    if (topic === undefined) throw new InvalidTarget('A topic is required to send', target);
-    if (options.waitForReply && target.fanout === true) {
-      throw new InvalidTarget('A call cannot be sent to a fanout', target);
-    }
-    options.signal?.throwIfAborted();
-
     let publishTarget: PublishTarget;
     if (target.fanout === true) {
       // Always <topic>_fanout, whatever Target.exchange says; never mandatory.
       const exchange = fanoutExchange(topic);
-      publishTarget = { exchange, exchangeName: exchange.name, routingKey: '', mandatory: false };
+      publishTarget = {
+        exchange,
+        exchangeName: exchange.name,
+        routingKey: '',
+        mandatory: false,
+        headers,
+      };
     } else {
-      const exchange = topicExchange(this.#exchangeOf(target), this.settings.topology);
+      const exchange = topicExchange(target.exchange, this.settings.topology);
       publishTarget = {
         exchange,
         exchangeName: exchange.name,
         routingKey: rpcRoutingKey(topic, target.server),
-        mandatory: options.atLeastOnce === true,
+        mandatory: request.atLeastOnce,
+        headers,
       };
     }
 
-    if (!options.waitForReply) {
+    if (request.reply === undefined) {
       // Encoding throws TypeError for an unserialisable argument, before anything is sent.
-      const body = encodeEnvelope(buildRpcRequest(request, {}, ctxt));
+      const body = encodeEnvelope(buildRpcRequest(request.message, {}, request.ctxt));
       await this.#sender().publish(publishTarget, Buffer.from(body, 'utf8'), {
-        retry: options.retry,
-        signal: options.signal,
+        retry: request.retry,
+        timeoutMs: request.timeoutMs,
+        signal: request.signal,
       });
       return undefined;
     }
-    return this.#call(publishTarget, ctxt, request, options);
+    return this.#call(publishTarget, request, request.reply.callMonitorTimeoutMs);
   }
 
   async #call(
     publishTarget: PublishTarget,
-    ctxt: Context,
-    request: RpcRequest,
-    options: SendOptions,
+    request: SendRequest,
+    callMonitorTimeoutMs: number | undefined,
   ): Promise<unknown> {
-    const timeoutMs = options.timeoutMs ?? this.settings.rpcResponseTimeoutMs;
+    const timeoutMs = request.timeoutMs;
     const replyQueue = this.#replies();
     const msgId = hex32();
     const body = encodeEnvelope(
       buildRpcRequest(
-        request,
-        {
-          msgId,
-          replyQ: replyQueue.name,
-          timeout: callMonitorSeconds(options.callMonitorTimeoutMs),
-        },
-        ctxt,
+        request.message,
+        { msgId, replyQ: replyQueue.name, timeout: callMonitorSeconds(callMonitorTimeoutMs) },
+        request.ctxt,
       ),
     );
     // The waiter owns the call's timeout, call monitor and signal: the caller's promise
@@ -158,8 +142,8 @@ export class RabbitDriver implements Driver {
     // Cancellation: no AbortController, DOMException or event per call).
     const reply = replyQueue.waiter.waitFor(msgId, {
       timeoutMs,
-      callMonitorTimeoutMs: options.callMonitorTimeoutMs,
-      signal: options.signal,
+      callMonitorTimeoutMs,
+      signal: request.signal,
     });
     const end = new Cancellation();
     let sending = true;
@@ -167,7 +151,7 @@ export class RabbitDriver implements Driver {
       if (sending) end.abort(CALL_ENDED);
     };
     reply.then(onEnd, onEnd);
-    const bounds = { retry: options.retry, signal: end };
+    const bounds = { retry: request.retry, signal: end };
     const publish = (): Promise<void> =>
       this.#sender().publish(
         // The broker drops the request when nobody took it before the caller gives up.
@@ -192,21 +176,11 @@ export class RabbitDriver implements Driver {
     return reply;
   }
 
-  async sendNotification(
-    target: Target,
-    ctxt: Context,
-    message: NotificationMessage,
-    version: 1 | 2,
-    retry: number | undefined,
-  ): Promise<void> {
-    this.#checkOpen();
-    const topic = target.topic;
-    if (topic === undefined) {
-      throw new InvalidTarget('A topic is required to send a notification', target);
-    }
-    const body = encodeNotification(message, ctxt, version);
-    const exchangeName = this.#exchangeOf(target);
-    const routingKey = notificationRoutingKey(topic, message.priority);
+  async sendNotification(request: NotificationRequest): Promise<void> {
+    const { target, message } = request;
+    const body = encodeNotification(message, request.ctxt, request.version);
+    const exchangeName = target.exchange;
+    const routingKey = notificationRoutingKey(target.topic, message.priority);
     await this.#sender().publish(
       {
         exchange: topicExchange(exchangeName, this.settings.topology),
@@ -214,52 +188,37 @@ export class RabbitDriver implements Driver {
         routingKey,
         mandatory: false,
         notifierQueue: notifierQueue(exchangeName, routingKey, this.settings.topology),
+        headers: request.headers,
       },
       Buffer.from(body, 'utf8'),
-      { retry },
+      { retry: request.retry, timeoutMs: request.timeoutMs, signal: request.signal },
     );
   }
 
-  async listen(
-    target: Target,
-    options: ListenOptions,
-  ): Promise<DriverListener<RpcIncomingMessage>> {
-    this.#checkOpen();
-    const topic = target.topic;
-    if (topic === undefined) throw new InvalidTarget('A server needs a topic to listen on', target);
-    const listener = new RpcListener(
+  listen(request: RpcListenRequest): DriverListener<RpcIncomingMessage> {
+    const listener = new RabbitRpcListener(
       this.#listenerHost(),
-      target as Target & { topic: string },
-      this.#exchangeOf(target),
-      options.maxUnsettled,
+      request.target,
+      request.target.exchange,
+      request.maxUnsettled,
       this.#replySender,
     );
     this.#listeners.add(listener);
     return listener;
   }
 
-  async listenForNotifications(
-    bindings: readonly NotificationBinding[],
-    pool: string | undefined,
-    options: ListenOptions,
-  ): Promise<DriverListener> {
-    this.#checkOpen();
-    const routes = bindings.map(({ target, priority }) => {
-      if (target.topic === undefined) {
-        throw new InvalidTarget('A notification listener needs a topic', target);
-      }
-      return {
-        exchange: this.#exchangeOf(target),
-        routingKey: notificationRoutingKey(target.topic, priority),
-      };
-    });
-    const listener = new NotificationListener(
+  listenForNotifications(request: NotificationListenRequest): DriverListener {
+    const routes = request.bindings.map(({ target, priority }) => ({
+      exchange: target.exchange,
+      routingKey: notificationRoutingKey(target.topic, priority),
+    }));
+    const listener = new RabbitNotificationListener(
       this.#listenerHost(),
       routes,
-      pool,
-      options.maxUnsettled,
-      bindings[0]?.target,
-      options.tap === true,
+      request.pool,
+      request.maxUnsettled,
+      request.bindings[0]?.target,
+      request.tap,
     );
     this.#listeners.add(listener);
     return listener;
@@ -278,9 +237,7 @@ export class RabbitDriver implements Driver {
     await publisher?.close();
     // Last, once every connection is released, so that a caller sees its call fail
     // together with the cleanup it is waiting for.
-    reply?.waiter.cancelAll(
-      new MessagingException('The transport was cleaned up while a call was waiting for its reply'),
-    );
+    reply?.waiter.cancelAll(new TransportClosed());
   }
 
   #listenerHost(): ListenerHost {
@@ -289,10 +246,6 @@ export class RabbitDriver implements Driver {
       settings: this.settings,
       forget: (listener) => this.#listeners.delete(listener),
     };
-  }
-
-  #exchangeOf(target: Target): string {
-    return target.exchange ?? this.settings.controlExchange;
   }
 
   #sender(): Publisher {
@@ -304,13 +257,9 @@ export class RabbitDriver implements Driver {
     this.#replyQueue ??= new ReplyQueue(this.settings, this.#context);
     return this.#replyQueue;
   }
-
-  #checkOpen(): void {
-    if (this.#closed) throw new MessagingException('The transport has been cleaned up');
-  }
 }
 
 /** The `rabbit` (and `kombu`) driver factory. */
-export function createRabbitDriver(context: DriverContext): Driver {
+export function createRabbitDriver(context: DriverContext<RabbitDriverSettings>): TransportDriver {
   return new RabbitDriver(context);
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import type { DriverContext } from '../driver.js';
-import { hex32 } from '../../wire/envelope.js';
+import { replyQueueName } from '../common/addresses.js';
 import { ReplyWaiter } from '../common/reply-waiter.js';
 import { RabbitConnection, defaultConnectionName, type Delivery } from './connection.js';
 import { decodeDelivery } from './incoming.js';
@@ -20,7 +20,7 @@ import { consumerArguments, replyConsumer, type ConsumerSpec } from './topology.
 /** See the module comment. */
 export class ReplyQueue {
   /** `reply_<hex32>`. */
-  readonly name = `reply_${hex32()}`;
+  readonly name = replyQueueName();
   readonly waiter: ReplyWaiter;
   readonly #context: Pick<DriverContext, 'logger'>;
   readonly #settings: RabbitDriverSettings;

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { MessageDeliveryFailure, MessageUndeliverable } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { RpcReply } from '../driver.js';
+import type { RpcReply } from '../../wire/messages.js';
 import { buildRpcReply, encodeEnvelope } from '../../wire/envelope.js';
 import { ObsoleteReplyQueues } from './caches.js';
 import type { RabbitDriverSettings } from './options.js';

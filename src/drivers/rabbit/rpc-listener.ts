@@ -6,8 +6,10 @@
  * @module
  */
 import type { Target } from '../../target.js';
-import type { RpcIncomingMessage, RpcReply } from '../driver.js';
+import type { RpcIncomingMessage } from '../driver.js';
+import type { RpcReply } from '../../wire/messages.js';
 import { hex32, type UnpackedMessage } from '../../wire/envelope.js';
+import { fanoutQueueName, rpcRoutingKey } from '../common/addresses.js';
 import { callMonitorTimeoutFromWire } from '../common/reply-waiter.js';
 import { UniqueIdCache } from './caches.js';
 import type { Delivery } from './connection.js';
@@ -75,7 +77,7 @@ export class RabbitRpcMessage extends RabbitIncomingMessage implements RpcIncomi
 }
 
 /** See the module comment. */
-export class RpcListener extends RabbitListener<RpcIncomingMessage> {
+export class RabbitRpcListener extends RabbitListener<RpcIncomingMessage> {
   readonly #exchange: string;
   readonly #topic: string;
   readonly #server: string | undefined;
@@ -84,6 +86,7 @@ export class RpcListener extends RabbitListener<RpcIncomingMessage> {
   /** oslo checks and records `_unique_id`s of requests (last 16); a repeat gets no reply. */
   readonly #duplicates = new UniqueIdCache();
   readonly #settler: Settler;
+  readonly #unique: string;
 
   constructor(
     host: ListenerHost,
@@ -96,7 +99,8 @@ export class RpcListener extends RabbitListener<RpcIncomingMessage> {
     this.#exchange = exchange;
     this.#topic = target.topic;
     this.#server = target.server;
-    this.#fanoutQueue = `${target.topic}_fanout_${hex32()}`;
+    this.#unique = hex32();
+    this.#fanoutQueue = fanoutQueueName(target.topic, this.#unique);
     this.#sender = sender;
     this.#settler = {
       ack: (d) => this.connection.ack(d),
@@ -113,9 +117,9 @@ export class RpcListener extends RabbitListener<RpcIncomingMessage> {
     const flags = this.host.settings.topology;
     const specs = [topicConsumer(this.#exchange, this.#topic, flags)];
     if (this.#server !== undefined) {
-      specs.push(topicConsumer(this.#exchange, `${this.#topic}.${this.#server}`, flags));
+      specs.push(topicConsumer(this.#exchange, rpcRoutingKey(this.#topic, this.#server), flags));
     }
-    const fanout = fanoutConsumer(this.#topic, this.#fanoutQueue.slice(-32), flags);
+    const fanout = fanoutConsumer(this.#topic, this.#unique, flags);
     specs.push(fanout);
     return specs;
   }

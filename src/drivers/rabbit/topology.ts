@@ -9,6 +9,7 @@
  * @module
  */
 import { ConfigurationError } from '../../errors.js';
+import { fanoutExchangeName, fanoutQueueName } from '../common/addresses.js';
 
 /** The options that change declarations (from `[oslo_messaging_rabbit]`). */
 export interface TopologyFlags {
@@ -123,7 +124,7 @@ export function topicExchange(name: string, flags: TopologyFlags): ExchangeSpec 
  * non-durable, auto-delete.
  */
 export function fanoutExchange(topic: string): ExchangeSpec {
-  return { name: `${topic}_fanout`, type: 'fanout', durable: false, autoDelete: true };
+  return { name: fanoutExchangeName(topic), type: 'fanout', durable: false, autoDelete: true };
 }
 
 /**
@@ -161,7 +162,7 @@ export function fanoutConsumer(
   flags: TopologyFlags,
 ): ConsumerSpec {
   const exchange = fanoutExchange(topic);
-  const name = `${topic}_fanout_${uniqueHex}`;
+  const name = fanoutQueueName(topic, uniqueHex);
   return {
     exchange,
     queue: {
@@ -227,14 +228,4 @@ export function tapConsumer(
 /** Consumer arguments (`basic.consume`), `{}` unless `enable_cancel_on_failover`. */
 export function consumerArguments(flags: TopologyFlags): Record<string, unknown> {
   return flags.cancelOnFailover ? { 'x-cancel-on-ha-failover': true } : {};
-}
-
-/** Routing key of an RPC request: `T`, or `T.S` when a server is named. */
-export function rpcRoutingKey(topic: string, server: string | undefined): string {
-  return server === undefined ? topic : `${topic}.${server}`;
-}
-
-/** Routing key (and default queue name) of a notification: `<topic>.<priority lower-case>`. */
-export function notificationRoutingKey(topic: string, priority: string): string {
-  return `${topic}.${priority.toLowerCase()}`;
 }
