@@ -37,16 +37,6 @@ export class ConfigurationError extends MessagingException {
   }
 }
 
-/**
- * The transport was cleaned up: every operation on it, and every call that was waiting
- * for its reply then, rejects with this. The error that the driver saw is the `cause`.
- */
-export class TransportClosed extends MessagingException {
-  constructor(options?: MessagingErrorOptions) {
-    super('The transport is closed: it was cleaned up', options);
-  }
-}
-
 /** A transport URL could not be parsed (oslo's `InvalidTransportURL`). */
 export class InvalidTransportURL extends MessagingException {
   /** The URL as given, with any password masked. */
@@ -89,6 +79,17 @@ export class MessagingTimeout extends MessagingException {}
 
 /** A message could not be delivered to the broker (connection errors after retries, a nack). */
 export class MessageDeliveryFailure extends MessagingException {}
+
+/**
+ * The transport was cleaned up: every operation on it, and every call that was waiting
+ * for its reply then, rejects with this (a kind of `MessageDeliveryFailure`: nothing
+ * was or will be delivered). The error that the driver saw is the `cause`.
+ */
+export class TransportClosed extends MessageDeliveryFailure {
+  constructor(options?: MessagingErrorOptions) {
+    super('The transport is closed: it was cleaned up', options);
+  }
+}
 
 /**
  * A message published with `mandatory` could not be routed to any queue

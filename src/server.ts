@@ -33,9 +33,9 @@ export type ServerState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped
  * `wait()`. The server may be started again after `stop()`: that start first waits
  * for the previous run (as `wait()` does), then starts once.
  */
-export abstract class MessageHandlingServer<M extends IncomingMessage = IncomingMessage>
-  implements TransportServer
-{
+export abstract class MessageHandlingServer<
+  M extends IncomingMessage = IncomingMessage,
+> implements TransportServer {
   /** The transport this server consumes from. */
   readonly transport: Transport;
   /** The executor name. */

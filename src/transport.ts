@@ -47,6 +47,8 @@ export interface TransportOptions {
   remoteExceptions?: RemoteExceptionRegistry | undefined;
   /** Where this transport and its servers log. @default warnings and errors to stderr */
   logger?: Logger | undefined;
+  /** @internal A driver that is not in the registry (tests of the generic layers). */
+  driver?: DriverDescriptor | undefined;
 }
 
 /**
@@ -175,7 +177,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
     this.url = url;
     this.conf = conf;
     this.logger = options.logger ?? defaultLogger;
-    this.#descriptor = findDriver(url.driverName);
+    this.#descriptor = options.driver ?? findDriver(url.driverName);
     this.#settings = this.#descriptor.settings(url, conf, this.logger);
     this.capabilities = Object.freeze({ ...this.#descriptor.capabilities(this.#settings) });
     this.#allowedRemoteExmods = Object.freeze([...(options.allowedRemoteExmods ?? [])]);
@@ -282,10 +284,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
   }
 
   /** @internal A driver listener for an RPC server's target. */
-  async _listen(
-    target: Target,
-    maxUnsettled: number,
-  ): Promise<DriverListener<RpcIncomingMessage>> {
+  async _listen(target: Target, maxUnsettled: number): Promise<DriverListener<RpcIncomingMessage>> {
     const topic = target.topic;
     if (topic === undefined) throw new InvalidTarget('A server needs a topic to listen on', target);
     const driver = await this.#driverFor('rpc');
@@ -330,6 +329,11 @@ export class Transport extends EventEmitter<TransportEventMap> {
   /** @internal Add a hook (tracing, metrics). */
   _addHook(hook: TransportHook): void {
     this.#hooks.push(hook);
+  }
+
+  /** @internal The driver instance, loaded on first use (driver-specific tests). */
+  _loadDriver(): Promise<TransportDriver> {
+    return this.#driverFor('notify');
   }
 
   /** @internal Throw {@link TransportClosed} when closed. */
@@ -468,7 +472,8 @@ export class Transport extends EventEmitter<TransportEventMap> {
         this.#emitSafely('blocked', { connection: event.connection, reason: event.reason });
         break;
       case 'unblocked':
-        if (connections.get(event.connection) === 'blocked') connections.set(event.connection, 'up');
+        if (connections.get(event.connection) === 'blocked')
+          connections.set(event.connection, 'up');
         this.#emitSafely('unblocked', { connection: event.connection });
         break;
       case 'closed':

@@ -11,10 +11,7 @@
  * @module
  */
 import { driverOptionGroups } from '../drivers/registry.js';
-import type { ConfigGroups, DeprecatedName, GroupSpec, OptionDefinition, OptionSpec } from './types.js';
-
-/** Read from `[DEFAULT]` under the same name (oslo's `deprecated_group='DEFAULT'`). */
-const FROM_DEFAULT: readonly DeprecatedName[] = [{ group: 'DEFAULT' }];
+import type { ConfigGroups, GroupSpec, OptionDefinition, OptionSpec } from './types.js';
 
 const DEFAULT_GROUP: GroupSpec<ConfigGroups['DEFAULT']> = {
   transport_url: {

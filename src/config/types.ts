@@ -168,4 +168,3 @@ export interface OptionSpec<T = unknown> {
 
 /** A group's table must list exactly the keys of its interface, with matching defaults. */
 export type GroupSpec<T> = { readonly [K in keyof T]-?: OptionSpec<T[K]> };
-

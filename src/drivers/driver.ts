@@ -12,8 +12,14 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Target } from '../target.js';
+import type { OptionSpec } from '../config/types.js';
 import type { TransportURL } from '../transport-url.js';
-import type { RequestContext, NotificationMessage, RpcReply, RpcRequest } from '../wire/messages.js';
+import type {
+  RequestContext,
+  NotificationMessage,
+  RpcReply,
+  RpcRequest,
+} from '../wire/messages.js';
 import type { RemoteExceptionRegistry } from '../wire/remote-error.js';
 
 /**
@@ -305,5 +311,5 @@ export interface DriverDescriptor<S = unknown> {
 /** An option group a driver declares (see `src/config/options.ts` for the spec format). */
 export interface OptionGroupSpec {
   readonly group: string;
-  readonly options: Readonly<Record<string, import('../config/types.js').OptionSpec>>;
+  readonly options: Readonly<Record<string, OptionSpec>>;
 }

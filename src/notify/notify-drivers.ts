@@ -240,7 +240,11 @@ class LogDriver implements NotifyDriver {
     this.#logger = context.logger;
   }
 
-  async notify(_ctxt: RequestContext, message: NotificationMessage, priority: string): Promise<void> {
+  async notify(
+    _ctxt: RequestContext,
+    message: NotificationMessage,
+    priority: string,
+  ): Promise<void> {
     const level = priority.toLowerCase();
     // The event type stands in for oslo's logger name, `oslo.messaging.notification.<event_type>`.
     const format = 'oslo.messaging.notification.%s %s';

@@ -9,11 +9,16 @@ import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ConfigObject } from '../../src/config.js';
-import type { Driver, DriverListener, IncomingMessage, RpcIncomingMessage } from '../../src/drivers/driver.js';
+import type {
+  DriverListener,
+  IncomingMessage,
+  RpcIncomingMessage,
+} from '../../src/drivers/driver.js';
 import type { NotificationMessage, RpcReply } from '../../src/wire/messages.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { Target } from '../../src/target.js';
 import { getTransport, type Transport, type TransportOptions } from '../../src/transport.js';
+import { driverOf, type DriverView } from '../helpers/driver-view.js';
 
 /** Options of {@link runDriverContract}. */
 export interface DriverContractOptions {
@@ -123,17 +128,17 @@ export interface Env {
   readonly deliveryMs: number;
   readonly quietMs: number;
   /** A new transport on the suite's broker (each test gets its own URL). */
-  driver(options?: TransportOptions): Promise<Driver>;
+  driver(options?: TransportOptions): Promise<DriverView>;
   /** An RPC server listener that acks every request first, then replies with `handler`. */
   rpcServer(
-    driver: Driver,
+    driver: DriverView,
     target: Target,
     handler?: RpcHandler,
     maxUnsettled?: number,
   ): Promise<{ listener: DriverListener<RpcIncomingMessage>; inbox: Inbox<RpcIncomingMessage> }>;
   /** A notification listener whose callback only records; settling is the test's business. */
   notificationListener(
-    driver: Driver,
+    driver: DriverView,
     priorities: readonly string[],
     options?: {
       pool?: string;
@@ -169,10 +174,10 @@ export function environments(
       for (const listener of listeners) await listener.cleanup();
       for (const transport of transports) await transport.cleanup();
     });
-    const driver = async (transportOptions: TransportOptions = {}): Promise<Driver> => {
+    const driver = async (transportOptions: TransportOptions = {}): Promise<DriverView> => {
       const transport = getTransport(options.conf ?? {}, { logger, ...transportOptions, url });
       transports.push(transport);
-      return transport._driver();
+      return driverOf(transport);
     };
     const topic = unique('contract');
     return {

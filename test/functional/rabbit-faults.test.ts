@@ -24,7 +24,6 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { format } from 'node:util';
 
-import type { Driver } from '../../src/drivers/driver.js';
 import { pyDumps } from '../../src/wire/pyjson.js';
 import { MAX_PENDING_PUBLISHES } from '../../src/drivers/rabbit/publisher.js';
 import { MessageDeliveryFailure, MessagingTimeout } from '../../src/errors.js';
@@ -45,6 +44,7 @@ import {
   testLogger,
   uniqueName,
 } from './rabbit-test-helpers.js';
+import { driverOf, type DriverView } from '../helpers/driver-view.js';
 
 const CALL_TIMEOUT_MS = 4000;
 
@@ -104,13 +104,13 @@ async function setUp(t: TestContext, query: string) {
   });
   await rpcServer.start();
   await listener.start();
-  const client = await clientTransport._driver();
+  const client = driverOf(clientTransport);
   // Warm up: the reply queue exists and a round trip works before faults start.
   assert.equal(await call(client, topic, -1), -1);
   return { exchange, topic, notifTopic, serverTransport, clientTransport, client, received };
 }
 
-function call(client: Driver, topic: string, seq: number): Promise<unknown> {
+function call(client: DriverView, topic: string, seq: number): Promise<unknown> {
   return client.send(
     new Target({ topic, server: 's1' }),
     {},
@@ -124,7 +124,7 @@ function call(client: Driver, topic: string, seq: number): Promise<unknown> {
 
 /** Sends a notification every `notifyEveryMs` and a call every `callEveryMs` until finished. */
 function startStream(
-  client: Driver,
+  client: DriverView,
   env: { topic: string; notifTopic: string; received: Map<number, number> },
   notifyEveryMs: number,
   callEveryMs: number,
@@ -475,7 +475,7 @@ test('rabbit faults - retry budgets: 0 and N fail with MessageDeliveryFailure, a
     },
   );
   t.after(() => transport.cleanup());
-  const driver = await transport._driver();
+  const driver = driverOf(transport);
   const notify = (retry: number | undefined): Promise<void> =>
     driver.sendNotification(
       new Target({ topic: 'omtr_unreachable' }),
@@ -571,7 +571,7 @@ test('rabbit faults - failover past an unreachable host, PLAIN and AMQPLAIN logi
       await deleteAll(replyQueue === undefined ? [] : [replyQueue], [`${topic}_fanout`]);
     });
     await server.start();
-    const driver = await transport._driver();
+    const driver = driverOf(transport);
     assert.deepEqual(
       await driver.send(
         new Target({ topic }),

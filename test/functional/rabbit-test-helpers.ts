@@ -11,7 +11,6 @@ import { format, promisify } from 'node:util';
 
 import amqplib from 'amqplib';
 
-import type { Driver } from '../../src/drivers/driver.js';
 import type { RabbitDriver } from '../../src/drivers/rabbit/rabbit-driver.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import type { Transport } from '../../src/transport.js';
@@ -116,8 +115,7 @@ export async function listConsumers(): Promise<BrokerConsumer[]> {
 
 /** The rabbit driver behind a transport. */
 export async function rabbitDriver(transport: Transport): Promise<RabbitDriver> {
-  const driver: Driver = await transport._driver();
-  return driver as RabbitDriver;
+  return (await transport._loadDriver()) as RabbitDriver;
 }
 
 /**

@@ -170,7 +170,7 @@ async function setUp(t: TestContext, query: string) {
   assert.deepEqual(await client.call({}, 'echo', { x: 1 }), { x: 1 });
 
   // The notifier declares and binds <topic>.<priority> itself, listener or not.
-  const driver = await clientTransport._driver();
+  const driver = driverOf(clientTransport);
   await driver.sendNotification(
     new Target({ topic: lonelyTopic }),
     {},
@@ -371,6 +371,7 @@ for s in servers:
     s.stop()
     s.wait()
 `;
+import { driverOf } from '../helpers/driver-view.js';
 
 /** Starts the Python service; resolves with its first line (READY or FAILED ...) and a stop function. */
 async function pythonService(
@@ -474,7 +475,7 @@ for (const query of INTEROP_VARIANTS) {
       );
       assert.deepEqual(await client.call({}, 'echo', { x: 7 }), { x: 7 });
       // Our notifier declares <topic>.info as the Python notifier did.
-      const driver = await transport._driver();
+      const driver = driverOf(transport);
       await driver.sendNotification(
         new Target({ topic: names.ntopic }),
         {},

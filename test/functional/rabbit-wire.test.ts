@@ -20,7 +20,6 @@ import { deflateSync, inflateSync } from 'node:zlib';
 
 import type { ConsumeMessage } from 'amqplib';
 
-import type { Driver } from '../../src/drivers/driver.js';
 import type { NotificationMessage } from '../../src/wire/messages.js';
 import { pyDumps } from '../../src/wire/pyjson.js';
 import { getRpcServer } from '../../src/rpc/index.js';
@@ -55,6 +54,7 @@ for body, kind in json.load(sys.stdin):
         out.append(dumps(outer))
 print(json.dumps(out))
 `;
+import { driverOf, type DriverView } from '../helpers/driver-view.js';
 
 async function pythonReserialize(items: [string, 'envelope' | 'bare'][]): Promise<string[]> {
   const child = runFile('/usr/bin/python3', ['-c', PY_RESERIALIZE], { timeout: 30_000 });
@@ -105,7 +105,7 @@ interface Capture {
   exchange: string;
   topic: string;
   transport(query?: string): Transport;
-  driver(query?: string): Promise<Driver>;
+  driver(query?: string): Promise<DriverView>;
   /** The next captured message (in arrival order). */
   next(timeoutMs?: number): Promise<ConsumeMessage>;
   publishRaw(
@@ -180,7 +180,7 @@ async function capture(t: TestContext): Promise<Capture> {
     exchange,
     topic,
     transport,
-    driver: async (query) => transport(query)._driver(),
+    driver: async (query) => driverOf(transport(query)),
     next,
     async publishRaw(ex, key, body, headers = {}) {
       raw.channel.publish(ex, key, body, {

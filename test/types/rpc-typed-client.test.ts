@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import type { RequestContext } from '../../src/wire/messages.js';
+import type { RequestContext as Context } from '../../src/wire/messages.js';
 import {
   expectedExceptions,
   expose,
@@ -40,7 +40,7 @@ function assertType<T extends true>(_: T): void {}
 // Method names: only the functions of at most one parameter.
 assertType<Equal<RpcMethodName<ComputeAPI>, 'resize' | 'reboot' | 'ping' | 'stats'>>(true);
 
-async function typedClient(transport: Transport, ctxt: RequestContext): Promise<void> {
+async function typedClient(transport: Transport, ctxt: Context): Promise<void> {
   const client = getRpcClient<ComputeAPI>(transport, { topic: 'compute' });
 
   // Results are typed.
@@ -97,7 +97,7 @@ async function typedClient(transport: Transport, ctxt: RequestContext): Promise<
   client.prepare({ timeOut: 5 });
 }
 
-async function untypedClient(transport: Transport, ctxt: RequestContext): Promise<void> {
+async function untypedClient(transport: Transport, ctxt: Context): Promise<void> {
   const client = getRpcClient(transport, { topic: 'compute' });
   const result = await client.call(ctxt, 'anything', { any: 'thing', n: 1 });
   expectType<unknown>()(result);
@@ -134,7 +134,7 @@ async function contextTypes(transport: Transport, serializer: Serializer<Request
 
 function endpointHelpers(): void {
   class Endpoint {
-    resize(_ctxt: RequestContext, args: { instance: string }): string {
+    resize(_ctxt: Context, args: { instance: string }): string {
       return args.instance;
     }
     readonly count = 1;
@@ -144,10 +144,10 @@ function endpointHelpers(): void {
   expose(Endpoint.prototype, 'count');
   // @ts-expect-error at least one name for an object
   expose(Endpoint.prototype);
-  const wrapped = expose((_ctxt: RequestContext, args: { id: string }) => args.id);
-  expectType<(_ctxt: RequestContext, args: { id: string }) => string>()(wrapped);
-  const guarded = expectedExceptions(RangeError, TypeError)(async (_c: RequestContext) => 1);
-  expectType<(_c: RequestContext) => Promise<number>>()(guarded);
+  const wrapped = expose((_ctxt: Context, args: { id: string }) => args.id);
+  expectType<(_ctxt: Context, args: { id: string }) => string>()(wrapped);
+  const guarded = expectedExceptions(RangeError, TypeError)(async (_c: Context) => 1);
+  expectType<(_c: Context) => Promise<number>>()(guarded);
   // @ts-expect-error error classes only
   expectedExceptions('RangeError');
 }

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 import { Config, listOpts, type ConfigObject } from '../../src/config.js';
 import { ConfigurationError } from '../../src/errors.js';
+import { getTransport } from '../../src/transport.js';
+import { RABBIT_GROUP, type RabbitOptions } from '../../src/drivers/rabbit/options-table.js';
 import {
   CONVERSIONS,
   DEFAULTS,
@@ -111,7 +113,7 @@ void test('Config.from - an option’s own name wins over its deprecated name in
     oslo_messaging_rabbit: { kombu_reconnect_timeout: 1, kombu_missing_consumer_retry_timeout: 2 },
   });
   assert.equal(conf.defaults().executor_thread_pool_size, 7);
-  assert.equal(conf.rabbit().kombu_missing_consumer_retry_timeout, 2);
+  assert.equal(conf.group<RabbitOptions>(RABBIT_GROUP).kombu_missing_consumer_retry_timeout, 2);
 });
 
 for (const [group, name, input, value] of CONVERSIONS) {
@@ -173,7 +175,7 @@ void test('Config.from - matches group names case-insensitively, except DEFAULT'
     OSLO_MESSAGING_RABBIT: { ssl: true },
     default: { control_exchange: 'ignored' },
   });
-  assert.equal(conf.rabbit().ssl, true);
+  assert.equal(conf.group<RabbitOptions>(RABBIT_GROUP).ssl, true);
   assert.equal(conf.get('Oslo_Messaging_Rabbit', 'ssl'), true);
   assert.equal(conf.defaults().control_exchange, 'openstack');
 });
@@ -205,7 +207,7 @@ void test('Config - is immutable, and so are the objects it hands out', () => {
   assert.ok(Object.isFrozen(notifications));
   assert.ok(Object.isFrozen(notifications.driver));
   assert.throws(() => (notifications.driver as string[]).push('x'), TypeError);
-  assert.ok(Object.isFrozen(conf.rabbit({ ssl: 'true' })));
+  assert.ok(Object.isFrozen(conf.group<RabbitOptions>(RABBIT_GROUP, { ssl: 'true' })));
 });
 
 void test('Config.get - returns typed values and rejects unknown options', () => {
@@ -223,7 +225,7 @@ void test('Config.rabbit - lets the transport URL query override the file, conve
   const conf = Config.from({
     oslo_messaging_rabbit: { heartbeat_timeout_threshold: 60, ssl: false },
   });
-  const opts = conf.rabbit({
+  const opts = conf.group<RabbitOptions>(RABBIT_GROUP, {
     heartbeat_timeout_threshold: '30',
     ssl: 'true',
     amqp_durable_queues: 'true',
@@ -233,17 +235,22 @@ void test('Config.rabbit - lets the transport URL query override the file, conve
   assert.equal(opts.ssl, true);
   assert.equal(opts.amqp_durable_queues, true);
   assert.equal(opts.kombu_reconnect_delay, 0.5);
-  assert.equal(conf.rabbit().heartbeat_timeout_threshold, 60, 'the Config itself is unchanged');
-  assert.equal(conf.rabbit({}).ssl, false);
+  assert.equal(
+    conf.group<RabbitOptions>(RABBIT_GROUP).heartbeat_timeout_threshold,
+    60,
+    'the Config itself is unchanged',
+  );
+  assert.equal(conf.group<RabbitOptions>(RABBIT_GROUP, {}).ssl, false);
 });
 
 void test('Config.rabbit - accepts deprecated spellings in the query; the own name wins', () => {
   const conf = Config.from();
   assert.equal(
-    conf.rabbit({ kombu_reconnect_timeout: '5' }).kombu_missing_consumer_retry_timeout,
+    conf.group<RabbitOptions>(RABBIT_GROUP, { kombu_reconnect_timeout: '5' })
+      .kombu_missing_consumer_retry_timeout,
     5,
   );
-  const both = conf.rabbit({
+  const both = conf.group<RabbitOptions>(RABBIT_GROUP, {
     kombu_missing_consumer_retry_timeout: '9',
     kombu_reconnect_timeout: '5',
   });
@@ -253,7 +260,7 @@ void test('Config.rabbit - accepts deprecated spellings in the query; the own na
 void test('Config.rabbit - rejects a query key that is not an [oslo_messaging_rabbit] option', () => {
   for (const key of ['control_exchange', 'a', 'transport_url', 'rpc_thread_pool_size']) {
     assertConfigError(
-      () => Config.from().rabbit({ [key]: 'x' }),
+      () => Config.from().group<RabbitOptions>(RABBIT_GROUP, { [key]: 'x' }),
       new RegExp(`no such option ${key} in group \\[oslo_messaging_rabbit\\]`),
     );
   }
@@ -261,23 +268,23 @@ void test('Config.rabbit - rejects a query key that is not an [oslo_messaging_ra
 
 void test('Config.rabbit - rejects a bad query value, naming the option, the value and the query', () => {
   assertConfigError(
-    () => Config.from().rabbit({ heartbeat_timeout_threshold: 'abc' }),
+    () => Config.from().group<RabbitOptions>(RABBIT_GROUP, { heartbeat_timeout_threshold: 'abc' }),
     /Invalid value for option oslo_messaging_rabbit\.heartbeat_timeout_threshold: "abc" is not an integer \(in the transport URL query\)/,
   );
 });
 
-void test('Config.rabbit - refuses quorum and HA queues together, and a pool smaller than its minimum', () => {
+void test('rabbit transport - refuses quorum and HA queues together, and a pool smaller than its minimum', () => {
   const quorumHa = Config.from({ oslo_messaging_rabbit: { rabbit_quorum_queue: true } });
-  assert.equal(quorumHa.rabbit().rabbit_quorum_queue, true);
+  assert.equal(quorumHa.group<RabbitOptions>(RABBIT_GROUP).rabbit_quorum_queue, true);
   assertConfigError(
-    () => quorumHa.rabbit({ rabbit_ha_queues: 'true' }),
+    () => getTransport(quorumHa, { url: 'rabbit://h/?rabbit_ha_queues=true' }),
     /rabbit_quorum_queue and rabbit_ha_queues/,
   );
   const pool = Config.from({
     oslo_messaging_rabbit: { rpc_conn_pool_size: 1, conn_pool_min_size: 2 },
   });
   assertConfigError(
-    () => pool.rabbit(),
+    () => getTransport(pool, { url: 'rabbit://h/' }),
     /rpc_conn_pool_size \(1\) must be greater than or equal to conn_pool_min_size \(2\)/,
   );
 });
@@ -316,8 +323,8 @@ void test('Config - substitutes $name, ${name} and $group.name as oslo.config do
   });
   assert.equal(conf.defaults().control_exchange, '2x$y$z');
   assert.equal(conf.defaults().transport_url, 'rabbit://u:pa$word@h/');
-  assert.equal(conf.rabbit().ssl_version, '2');
-  assert.equal(conf.rabbit().ssl_ca_file, '/var/lib/nova/ca.pem');
+  assert.equal(conf.group<RabbitOptions>(RABBIT_GROUP).ssl_version, '2');
+  assert.equal(conf.group<RabbitOptions>(RABBIT_GROUP).ssl_ca_file, '/var/lib/nova/ca.pem');
   assert.equal(conf.notifications().transport_url, 'rabbit://u:pa$word@h/');
 });
 
@@ -374,7 +381,7 @@ function assertNovaFixture(conf: Config): void {
   assert.deepEqual(notifications.topics, ['notifications', 'versioned_notifications']);
   assert.equal(notifications.retry, 3);
   assert.equal(notifications.transport_url, undefined);
-  const rabbit = conf.rabbit();
+  const rabbit = conf.group<RabbitOptions>(RABBIT_GROUP);
   assert.equal(rabbit.amqp_durable_queues, true);
   assert.equal(rabbit.rabbit_quorum_queue, false);
   assert.equal(rabbit.heartbeat_timeout_threshold, 20);
@@ -399,7 +406,7 @@ void test('Config.fromFiles - applies overrides on top of the files', async () =
     oslo_messaging_rabbit: { heartbeat_timeout_threshold: 10 },
   });
   assert.deepEqual(conf.notifications().driver, ['messagingv2']);
-  assert.equal(conf.rabbit().heartbeat_timeout_threshold, 10);
+  assert.equal(conf.group<RabbitOptions>(RABBIT_GROUP).heartbeat_timeout_threshold, 10);
   assert.equal(conf.defaults().rpc_response_timeout, 180);
 });
 
@@ -407,7 +414,7 @@ void test('Config.fromFiles - a later file’s deprecated name beats an earlier 
   const conf = Config.fromFilesSync([fixture('nova.conf')], undefined).withOverrides({});
   assert.equal(conf.defaults().executor_thread_pool_size, 32);
   const layered = Config.fromFilesSync([fixture('nova.conf'), fixture('nova-compute.conf')]);
-  assert.equal(layered.rabbit().kombu_missing_consumer_retry_timeout, 45);
+  assert.equal(layered.group<RabbitOptions>(RABBIT_GROUP).kombu_missing_consumer_retry_timeout, 45);
 });
 
 void test('Config.fromFiles - names the file of a bad value, and of an unknown option', async () => {

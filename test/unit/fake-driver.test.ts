@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { Driver, IncomingMessage, RpcIncomingMessage } from '../../src/drivers/driver.js';
+import type { IncomingMessage, RpcIncomingMessage } from '../../src/drivers/driver.js';
 import { fakeVirtualHost } from '../../src/drivers/fake/broker.js';
 import { encodeEnvelope } from '../../src/wire/envelope.js';
 import { MessageDeliveryFailure } from '../../src/errors.js';
@@ -21,6 +21,7 @@ import {
 } from '../../src/testing/index.js';
 import { NotificationTransport, getTransport } from '../../src/transport.js';
 import { runDriverContract } from '../contract/driver-contract.js';
+import { driverOf, type DriverView } from '../helpers/driver-view.js';
 
 runDriverContract('fake', () => `fake:///contract-${randomUUID()}`);
 
@@ -44,10 +45,10 @@ async function fakeDriver(
   t: TestContext,
   url: string,
   logger: Logger = silentLogger,
-): Promise<Driver> {
+): Promise<DriverView> {
   const transport = getTransport({}, { url, logger });
   t.after(() => transport.cleanup());
-  return transport._driver();
+  return driverOf(transport);
 }
 
 async function collect<M extends IncomingMessage>(
@@ -391,7 +392,7 @@ test('fake driver - after cleanup() sends reject and no timer or immediate is le
     .getActiveResourcesInfo()
     .filter((r) => r === 'Timeout' || r === 'Immediate').length;
   const transport = getTransport({}, { url, logger: silentLogger });
-  const driver = await transport._driver();
+  const driver = driverOf(transport);
   const name = topic();
   const listener = await driver.listen(new Target({ topic: name, server: 's' }), {
     maxUnsettled: 2,
@@ -510,7 +511,7 @@ test('testing - createFakeTransport gives each transport its own virtual host un
     payload: 1,
     timestamp: '2026-01-01 00:00:00',
   };
-  await (await c._driver()).sendNotification(new Target({ topic: name }), {}, sent, 2, undefined);
+  await driverOf(c).sendNotification(new Target({ topic: name }), {}, sent, 2, undefined);
   assert.equal(fakeQueueDepth(a, `${name}.info`), 1, 'shared virtual host');
   assert.equal(fakeQueueDepth(b, `${name}.info`), 0, 'separate virtual host');
   assert.ok(fakeQueueNames(a).includes(`${name}.info`));
@@ -533,7 +534,7 @@ test('testing - the control exchange from conf routes fake RPC as on RabbitMQ', 
   const conf = testConfig({ DEFAULT: { control_exchange: 'nova' } });
   const transport = createFakeTransport({ conf, logger: silentLogger });
   t.after(() => transport.cleanup());
-  const driver = await transport._driver();
+  const driver = driverOf(transport);
   const name = topic();
   const listener = await driver.listen(new Target({ topic: name, server: 's' }), {
     maxUnsettled: 4,

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 
-import type { Driver } from '../../src/drivers/driver.js';
 import {
   ConfigurationError,
   ExecutorLoadFailure,
@@ -22,11 +21,7 @@ import {
 import { Notifier } from '../../src/notify/notifier.js';
 import { NotificationResult } from '../../src/notify/result.js';
 import { Target } from '../../src/target.js';
-import {
-  getNotificationTransport,
-  getRpcTransport,
-  NotificationTransport,
-} from '../../src/transport.js';
+import { getNotificationTransport, getRpcTransport } from '../../src/transport.js';
 import {
   fakeTransport,
   queueDepth,
@@ -144,7 +139,9 @@ test('notification listener - warns when given an RPC transport', async () => {
 
 test('notification listener - allowRequeue is refused at construction when the transport says it cannot requeue', (t) => {
   const { transport } = setup(t);
-  Object.defineProperty(transport, 'supportsRequeue', { value: false });
+  Object.defineProperty(transport, 'capabilities', {
+    value: { ...transport.capabilities, requeue: false },
+  });
   const targets = [new Target({ topic: 'foo' })];
   assert.throws(
     () => getNotificationListener(transport, targets, [{ info() {} }], { allowRequeue: true }),
@@ -152,35 +149,6 @@ test('notification listener - allowRequeue is refused at construction when the t
   );
   // Without allowRequeue the listener is fine.
   getNotificationListener(transport, targets, [{ info() {} }]);
-});
-
-test('notification listener - allowRequeue is refused at start() by a driver that cannot requeue', async (t) => {
-  const { transport: fake, url, logger } = setup(t);
-  let listened = false;
-  const stub = {
-    supportsRequeue: false,
-    listenForNotifications: () => {
-      listened = true;
-      return Promise.reject(new Error('not reached'));
-    },
-  } as unknown as Driver;
-  class NoRequeueTransport extends NotificationTransport {
-    override _driver(): Promise<Driver> {
-      return Promise.resolve(stub);
-    }
-  }
-  const transport = new NoRequeueTransport(fake.url, fake.conf, { url, logger });
-  const listener = getNotificationListener(
-    transport,
-    [new Target({ topic: 'foo' })],
-    [{ info() {} }],
-    {
-      allowRequeue: true,
-    },
-  );
-  await assert.rejects(listener.start(), /allowRequeue is not supported/);
-  assert.equal(listened, false);
-  assert.equal(listener.state, 'new');
 });
 
 // --- dispatch over the fake transport -------------------------------------------------------

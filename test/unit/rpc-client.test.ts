@@ -154,7 +154,11 @@ test('rpc client - a fanout cast reaches every server on the topic', async (t) =
   const received = names.map(() => deferred<unknown>());
   for (const [i, name] of names.entries()) {
     await f.serve(
-      [{ hello: (_c: RequestContext, args: { x: number }) => received[i]!.resolve([name, args.x]) }],
+      [
+        {
+          hello: (_c: RequestContext, args: { x: number }) => received[i]!.resolve([name, args.x]),
+        },
+      ],
       {
         server: name,
       },

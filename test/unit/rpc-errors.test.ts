@@ -199,7 +199,8 @@ test('rpc errors - a remote error re-thrown by a server is forwarded as the orig
   // backend throws QuotaError; frontend calls backend and lets the RemoteError escape.
   const backend = await setup(t, [throwsQuota]);
   const frontendEndpoint = {
-    reserve: (ctxt: RequestContext, args: { n: number }) => backend.client.call(ctxt, 'reserve', args),
+    reserve: (ctxt: RequestContext, args: { n: number }) =>
+      backend.client.call(ctxt, 'reserve', args),
   };
   const { client } = await setup(t, [frontendEndpoint], {
     allowedRemoteExmods: ['myservice.exceptions'],

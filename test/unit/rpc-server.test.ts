@@ -21,6 +21,7 @@ import {
 } from '../../src/rpc/index.js';
 import { Target, type TargetFields } from '../../src/target.js';
 import { getRpcTransport } from '../../src/transport.js';
+import { driverOf } from '../helpers/driver-view.js';
 
 function uniqueTopic(): string {
   return `rpc_server_${randomBytes(6).toString('hex')}`;
@@ -117,6 +118,8 @@ function incoming(
     message,
     msgId: options.msgId,
     callMonitorTimeoutMs: undefined,
+    headers: {},
+    delivery: { exchange: 'openstack', routingKey: 'topic', redelivered: false },
     acknowledge: () => {
       events.push('ack');
       return options.ackFails === true
@@ -415,7 +418,7 @@ test('rpc server - heartbeats keep a call alive beyond its call-monitor timeout'
 test('rpc server - the call monitor fails a call fast when the server hangs without heartbeats', async (t) => {
   const f = fixture(t);
   // A server that takes the request and never answers: no reply, no heartbeat.
-  const driver = await f.transport._driver();
+  const driver = driverOf(f.transport);
   const listener = await driver.listen(new Target({ topic: f.topic, server: 'hung' }), {
     maxUnsettled: 16,
   });

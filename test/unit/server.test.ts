@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { Driver, DriverListener, IncomingMessage } from '../../src/drivers/driver.js';
+import type { DriverListener, IncomingMessage } from '../../src/drivers/driver.js';
 import { ExecutorLoadFailure, TaskTimeout } from '../../src/errors.js';
 import type { ExecutorName } from '../../src/executor.js';
 import { silentLogger } from '../../src/log.js';
@@ -34,17 +34,13 @@ class TestServer extends MessageHandlingServer {
     this.handler = handler;
   }
 
-  protected override async createListener(
-    driver: Driver,
-    maxUnsettled: number,
-  ): Promise<DriverListener> {
+  protected override async createListener(maxUnsettled: number): Promise<DriverListener> {
     this.listenersCreated++;
     if (this.listenDelayMs > 0) await sleep(this.listenDelayMs);
     if (this.failListen !== undefined) throw this.failListen;
-    const listener = await driver.listenForNotifications(
+    const listener = await this.transport._listenForNotifications(
       [{ target: new Target({ topic: this.topic }), priority: 'info' }],
-      undefined,
-      { maxUnsettled },
+      { pool: undefined, tap: false, maxUnsettled },
     );
     return {
       start: (onMessage) => {
@@ -90,9 +86,8 @@ function setup(t: TestContext, handler?: Handler, executor?: string, poolSize = 
     topic,
     server,
     async send(count, from = 0) {
-      const driver = await transport._driver();
       for (let i = from; i < from + count; i++) {
-        await driver.sendNotification(
+        await transport._sendNotification(
           new Target({ topic }),
           {},
           {
@@ -103,8 +98,7 @@ function setup(t: TestContext, handler?: Handler, executor?: string, poolSize = 
             payload: i,
             timestamp: '2026-01-01 00:00:00',
           },
-          2,
-          undefined,
+          { version: 2, retry: -1 },
         );
       }
     },

@@ -102,10 +102,10 @@ test('Transport - supportsRequeue is true for the fake and rabbit drivers', asyn
 
 test('Transport - cleanup is idempotent and the transport refuses use afterwards', async () => {
   const transport = getRpcTransport('fake://');
-  await transport._driver();
+  await transport._loadDriver();
   await transport.cleanup();
   await transport.cleanup();
-  await assert.rejects(transport._driver(), /closed/);
+  await assert.rejects(transport._loadDriver(), /closed/);
 });
 
 test('Transport - await using cleans up', async () => {
@@ -113,7 +113,7 @@ test('Transport - await using cleans up', async () => {
   {
     await using transport = getRpcTransport('fake://');
     seen = transport;
-    await transport._driver();
+    await transport._loadDriver();
   }
-  await assert.rejects(seen._driver(), /closed/);
+  await assert.rejects(seen._loadDriver(), /closed/);
 });

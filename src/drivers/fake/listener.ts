@@ -16,7 +16,12 @@ import type {
   RpcIncomingMessage,
 } from '../driver.js';
 import type { RequestContext, RpcReply } from '../../wire/messages.js';
-import { buildRpcReply, decodeMessage, encodeEnvelope, unpackContext } from '../../wire/envelope.js';
+import {
+  buildRpcReply,
+  decodeMessage,
+  encodeEnvelope,
+  unpackContext,
+} from '../../wire/envelope.js';
 import { callMonitorTimeoutFromWire } from '../common/reply-waiter.js';
 import { CreditPool, type Consumer, type Delivery, type FakeQueue } from './broker.js';
 

@@ -107,7 +107,6 @@ export interface RabbitOptions {
   readonly heartbeat_in_pthread: boolean;
 }
 
-
 /** The `[oslo_messaging_rabbit]` option table. */
 export const RABBIT_OPTIONS: GroupSpec<RabbitOptions> = {
   amqp_durable_queues: {
@@ -335,4 +334,3 @@ export const RABBIT_OPTIONS: GroupSpec<RabbitOptions> = {
     help: 'Python only: run the heartbeat in a native thread. Accepted and ignored here.',
   },
 };
-
