@@ -80,7 +80,8 @@ export {
   PRIORITIES,
 } from './notify/index.js';
 
-export type { TransportOptions, TransportStatus, TransportEventMap } from './transport.js';
+export type { TransportOptions } from './transport.js';
+export type { TransportStatus, TransportEventMap } from './transport-status.js';
 export type { DriverCapabilities } from './drivers/driver.js';
 export type { RequestContext, NotificationMessage } from './wire/messages.js';
 export type {

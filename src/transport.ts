@@ -12,7 +12,6 @@ import type {
   DriverCapabilities,
   DriverDescriptor,
   DriverListener,
-  IncomingMessage,
   MessageHeaders,
   NotificationBinding,
   RpcIncomingMessage,
@@ -22,6 +21,13 @@ import { findDriver } from './drivers/registry.js';
 import { ConfigurationError, InvalidTarget, TransportClosed } from './errors.js';
 import { defaultLogger, type Logger } from './log.js';
 import type { Target } from './target.js';
+import { TransportHooks, type TransportHook } from './transport-hooks.js';
+import {
+  ConnectionStates,
+  publicEvent,
+  type TransportEventMap,
+  type TransportStatus,
+} from './transport-status.js';
 import { TransportURL } from './transport-url.js';
 import type { NotificationMessage, RequestContext, RpcRequest } from './wire/messages.js';
 import type { RemoteExceptionRegistry } from './wire/remote-error.js';
@@ -51,36 +57,6 @@ export interface TransportOptions {
   driver?: DriverDescriptor | undefined;
 }
 
-/**
- * Where a transport is, for health checks:
- * - `idle`: no connection opened yet (transports connect on first use);
- * - `connected`: every connection in use is up;
- * - `reconnecting`: a connection was lost and is being recovered (the broker is away);
- * - `blocked`: the broker blocked publishing (a memory or disk alarm): sends wait;
- * - `closed`: `cleanup()` was called.
- */
-export type TransportStatus = 'idle' | 'connected' | 'reconnecting' | 'blocked' | 'closed';
-
-/** The events a {@link Transport} emits, with their arguments. */
-export interface TransportEventMap {
-  /** A connection is up (first time or after a loss). */
-  connected: [event: { readonly connection: string; readonly host: string | undefined }];
-  /** A connection was lost; recovery follows. */
-  disconnected: [event: { readonly connection: string; readonly reason: Error }];
-  /** An attempt to (re)connect failed; the next follows after `retryInMs`. */
-  reconnecting: [
-    event: { readonly connection: string; readonly reason: Error; readonly retryInMs: number },
-  ];
-  /** The broker blocked publishing on a connection (resource alarm). */
-  blocked: [event: { readonly connection: string; readonly reason: string }];
-  /** The broker unblocked it. */
-  unblocked: [event: { readonly connection: string }];
-  /** {@link Transport.status} changed. */
-  status: [status: TransportStatus];
-  /** `cleanup()` finished. */
-  closed: [];
-}
-
 /** What a server registers with its transport, to be stopped by `cleanup()`. */
 export interface TransportServer {
   /** Stop consuming (the transport is closing); must not reject. */
@@ -105,25 +81,6 @@ export interface TransportNotifyOptions {
   readonly retry: number;
   readonly timeoutMs?: number | undefined;
   readonly signal?: AbortSignal | undefined;
-}
-
-/**
- * @internal Hooks that observe and annotate messages at the façade (tracing and metrics
- * plug in here, without touching a driver). Every callback is optional and must not
- * throw; the returned function, if any, is called once with the outcome.
- */
-export interface TransportHook {
-  onSend?(event: {
-    readonly kind: 'call' | 'cast' | 'notify';
-    readonly target: Target;
-    readonly ctxt: RequestContext;
-    /** Writable: entries added here travel with the message. */
-    readonly headers: Record<string, string>;
-  }): ((error: unknown) => void) | undefined;
-  onDeliver?(event: {
-    readonly kind: 'rpc' | 'notification';
-    readonly message: IncomingMessage;
-  }): ((error: unknown) => void) | undefined;
 }
 
 const NO_HEADERS: MessageHeaders = Object.freeze({});
@@ -160,8 +117,8 @@ export class Transport extends EventEmitter<TransportEventMap> {
   readonly #allowedRemoteExmods: readonly string[];
   readonly #remoteExceptions: RemoteExceptionRegistry;
   readonly #servers = new Set<TransportServer>();
-  readonly #connections = new Map<string, 'up' | 'lost' | 'blocked'>();
-  readonly #hooks: TransportHook[] = [];
+  readonly #states = new ConnectionStates();
+  readonly #hooks: TransportHooks;
   readonly #resolvedTargets = new WeakMap<Target, ResolvedTarget>();
   #driver: Promise<TransportDriver> | undefined;
   #closed = false;
@@ -177,6 +134,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
     this.url = url;
     this.conf = conf;
     this.logger = options.logger ?? defaultLogger;
+    this.#hooks = new TransportHooks(this.logger);
     this.#descriptor = options.driver ?? findDriver(url.driverName);
     this.#settings = this.#descriptor.settings(url, conf, this.logger);
     this.capabilities = Object.freeze({ ...this.#descriptor.capabilities(this.#settings) });
@@ -227,7 +185,12 @@ export class Transport extends EventEmitter<TransportEventMap> {
     const driver = await this.#driverFor('rpc');
     signal?.throwIfAborted();
     const headers: Record<string, string> = {};
-    const done = this.#runSendHooks(call === undefined ? 'cast' : 'call', target, ctxt, headers);
+    const done = this.#hooks.beforeSend(
+      call === undefined ? 'cast' : 'call',
+      target,
+      ctxt,
+      headers,
+    );
     try {
       const result = await driver.send({
         target: this.#resolved(target, topic),
@@ -263,7 +226,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
     options.signal?.throwIfAborted();
     const driver = await this.#driverFor('notify');
     const headers: Record<string, string> = {};
-    const done = this.#runSendHooks('notify', target, ctxt, headers);
+    const done = this.#hooks.beforeSend('notify', target, ctxt, headers);
     try {
       await driver.sendNotification({
         target: this.#resolved(target, topic),
@@ -288,7 +251,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
     const topic = target.topic;
     if (topic === undefined) throw new InvalidTarget('A server needs a topic to listen on', target);
     const driver = await this.#driverFor('rpc');
-    return this.#observed(
+    return this.#hooks.observe(
       'rpc',
       driver.listen({ target: this.#resolved(target, topic), maxUnsettled }),
     );
@@ -310,7 +273,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
       return { target: this.#resolved(target, topic), priority: priority.toLowerCase() };
     });
     const driver = await this.#driverFor('notify');
-    return this.#observed(
+    return this.#hooks.observe(
       'notification',
       driver.listenForNotifications({ bindings: resolved, ...options }),
     );
@@ -328,7 +291,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
 
   /** @internal Add a hook (tracing, metrics). */
   _addHook(hook: TransportHook): void {
-    this.#hooks.push(hook);
+    this.#hooks.add(hook);
   }
 
   /** @internal The driver instance, loaded on first use (driver-specific tests). */
@@ -362,7 +325,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
         this.logger.warn('Error while cleaning up the transport: %s', err);
       }
     }
-    this.#connections.clear();
+    this.#states.clear();
     this.#setStatus('closed');
     this.emit('closed');
   }
@@ -412,84 +375,14 @@ export class Transport extends EventEmitter<TransportEventMap> {
     return new TransportClosed({ cause: err });
   }
 
-  #runSendHooks(
-    kind: 'call' | 'cast' | 'notify',
-    target: Target,
-    ctxt: RequestContext,
-    headers: Record<string, string>,
-  ): ((error: unknown) => void) | undefined {
-    if (this.#hooks.length === 0) return undefined;
-    const ends: ((error: unknown) => void)[] = [];
-    for (const hook of this.#hooks) {
-      const end = safely(this.logger, () => hook.onSend?.({ kind, target, ctxt, headers }));
-      if (end !== undefined) ends.push(end);
-    }
-    return (error) => {
-      for (const end of ends) safely(this.logger, () => end(error));
-    };
-  }
-
-  /** Wraps a listener's callback so the hooks see every delivery; free without hooks. */
-  #observed<M extends IncomingMessage>(
-    kind: 'rpc' | 'notification',
-    listener: DriverListener<M>,
-  ): DriverListener<M> {
-    const hooks = this.#hooks;
-    if (hooks.length === 0) return listener;
-    const logger = this.logger;
-    return {
-      start: (onMessage) =>
-        listener.start((message) => {
-          for (const hook of hooks) safely(logger, () => hook.onDeliver?.({ kind, message }));
-          onMessage(message);
-        }),
-      stop: () => listener.stop(),
-      cleanup: () => listener.cleanup(),
-    };
-  }
-
   #onConnectionEvent(event: ConnectionEvent): void {
-    const connections = this.#connections;
-    switch (event.type) {
-      case 'connected':
-        connections.set(event.connection, 'up');
-        this.#emitSafely('connected', { connection: event.connection, host: event.host });
-        break;
-      case 'disconnected':
-        connections.set(event.connection, 'lost');
-        this.#emitSafely('disconnected', { connection: event.connection, reason: event.reason });
-        break;
-      case 'reconnecting':
-        connections.set(event.connection, 'lost');
-        this.#emitSafely('reconnecting', {
-          connection: event.connection,
-          reason: event.reason,
-          retryInMs: event.retryInMs,
-        });
-        break;
-      case 'blocked':
-        connections.set(event.connection, 'blocked');
-        this.#emitSafely('blocked', { connection: event.connection, reason: event.reason });
-        break;
-      case 'unblocked':
-        if (connections.get(event.connection) === 'blocked')
-          connections.set(event.connection, 'up');
-        this.#emitSafely('unblocked', { connection: event.connection });
-        break;
-      case 'closed':
-        connections.delete(event.connection);
-        break;
+    const status = this.#states.apply(event);
+    const named = publicEvent(event);
+    if (named !== undefined) {
+      const [name, ...args] = named;
+      this.#emitSafely(name as 'connected', ...(args as TransportEventMap['connected']));
     }
-    if (!this.#closed) this.#setStatus(this.#aggregate());
-  }
-
-  #aggregate(): TransportStatus {
-    let status: TransportStatus = this.#connections.size === 0 ? 'idle' : 'connected';
-    for (const state of this.#connections.values()) {
-      if (state === 'lost') return 'reconnecting';
-      if (state === 'blocked') status = 'blocked';
-    }
-    return status;
+    if (!this.#closed) this.#setStatus(status);
   }
 
   #setStatus(status: TransportStatus): void {
@@ -504,15 +397,6 @@ export class Transport extends EventEmitter<TransportEventMap> {
     } catch (err) {
       this.logger.error('A "%s" listener of the transport threw: %s', event, err);
     }
-  }
-}
-
-function safely<T>(logger: Logger, fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch (err) {
-    logger.error('A transport hook threw: %s', err);
-    return undefined;
   }
 }
 

@@ -127,20 +127,25 @@ export async function closeConnections(
   names: readonly string[],
   reason = 'omtr fault test',
 ): Promise<number> {
-  const wanted = new Set(names);
-  const conns = await listJson<{ name: string; client_properties: unknown[] }>('list_connections', [
-    'name',
+  // close_connection takes the connection's pid as the table output writes it
+  // (`<rabbit@host.1.2.3>`), not its name.
+  const out = await rabbitmqctl(
+    'list_connections',
+    'pid',
     'client_properties',
-  ]);
+    '--no-table-headers',
+  );
   let closed = 0;
-  for (const conn of conns) {
-    const entry = conn.client_properties.find(
-      (p): p is [string, string, string] => Array.isArray(p) && p[0] === 'connection_name',
+  for (const line of out.split('\n')) {
+    const name = /\{"connection_name","([^"]*)"\}/.exec(line)?.[1];
+    if (name === undefined || !names.includes(name)) continue;
+    const pid = line.split('\t')[0] ?? '';
+    // A connection that went away meanwhile is not counted.
+    const done = await rabbitmqctl('close_connection', pid, reason).then(
+      () => true,
+      () => false,
     );
-    if (entry !== undefined && wanted.has(entry[2])) {
-      await rabbitmqctl('close_connection', conn.name, reason).catch(() => undefined);
-      closed++;
-    }
+    if (done) closed++;
   }
   return closed;
 }
