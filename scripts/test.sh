@@ -10,4 +10,7 @@ npm run typecheck
 npm run lint
 npm run format:check
 npm run build
+# The public surface (etc/*.api.md) must match what the build declares: a change to it
+# shows in review as a change to those files (`npm run api:update` rewrites them).
+npm run api:check
 npm run test:all

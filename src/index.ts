@@ -18,7 +18,9 @@ export {
   getNotificationTransport,
 } from './transport.js';
 export { TransportURL, DEFAULT_AMQP_PORT } from './transport-url.js';
-export { Config, listOpts, parseIni } from './config.js';
+export { Config, listOpts } from './config/config.js';
+export { parseIni } from './config/ini.js';
+export { KOMBU_FAILOVER_STRATEGIES, RABBIT_LOGIN_METHODS } from './drivers/rabbit/options-table.js';
 export { Target } from './target.js';
 export { NoOpSerializer, JsonPayloadSerializer } from './serializer.js';
 export { isCompatible as versionIsCompatible } from './version.js';
@@ -52,33 +54,29 @@ export {
 } from './errors.js';
 
 // RPC
+export { RPCClient, getRpcClient } from './rpc/client.js';
+export { RPCDispatcher, PING_METHOD } from './rpc/dispatcher.js';
 export {
-  RPCClient,
-  getRpcClient,
-  RPCDispatcher,
-  PING_METHOD,
   DefaultRPCAccessPolicy,
   ExplicitRPCAccessPolicy,
   LegacyRPCAccessPolicy,
   expectedExceptions,
   expose,
-  RPCServer,
-  getRpcServer,
-} from './rpc/index.js';
+} from './rpc/endpoint.js';
+export { RPCServer, getRpcServer } from './rpc/server.js';
 
 // Notifications
+export { Notifier } from './notify/notifier.js';
+export { TestNotificationSink, NOTIFY_DRIVERS } from './notify/notify-drivers.js';
 export {
-  Notifier,
-  TestNotificationSink,
-  NOTIFY_DRIVERS,
   getNotificationListener,
   getBatchNotificationListener,
   NotificationServer,
+  NotificationServerBase,
   BatchNotificationServer,
-  NotificationFilter,
-  NotificationResult,
-  PRIORITIES,
-} from './notify/index.js';
+} from './notify/listener.js';
+export { NotificationFilter } from './notify/filter.js';
+export { NotificationResult, PRIORITIES } from './notify/result.js';
 
 export type { TransportOptions } from './transport.js';
 export type { TransportStatus, TransportEventMap } from './transport-status.js';
@@ -90,8 +88,8 @@ export type {
   TransportURLFields,
   TransportURLParseOptions,
 } from './transport-url.js';
+export type { ConfigInput } from './config/config.js';
 export type {
-  ConfigInput,
   ConfigObject,
   ConfigGroups,
   DefaultOptions,
@@ -101,8 +99,12 @@ export type {
   OptionType,
   OptionUnit,
   DeprecatedName,
-} from './config.js';
-export type { RabbitOptions } from './drivers/rabbit/options-table.js';
+} from './config/types.js';
+export type {
+  KombuFailoverStrategy,
+  RabbitLoginMethod,
+  RabbitOptions,
+} from './drivers/rabbit/options-table.js';
 export type { TargetFields, TargetOverrides } from './target.js';
 export type { Serializer } from './serializer.js';
 export type { ServerOptions, ServerState } from './server.js';
@@ -127,32 +129,39 @@ export type {
   RpcMethodName,
   RpcResult,
   UntypedRpcApi,
-  DispatchableMessage,
-  RPCDispatcherOptions,
+} from './rpc/client.js';
+export type { DispatchableMessage, RPCDispatcherOptions } from './rpc/dispatcher.js';
+export type {
+  AnyFunction,
   EndpointMethod,
   ErrorClass,
   MethodNames,
   RPCAccessPolicy,
   RPCAccessPolicyClass,
-  RPCServerOptions,
-} from './rpc/index.js';
+} from './rpc/endpoint.js';
+export type { RPCServerOptions } from './rpc/server.js';
 export type {
   NotifierContext,
   NotifierOptions,
   NotifierPrepareOptions,
-  NotifyDriverName,
-  SentNotification,
-  RoutingConfig,
-  RoutingRule,
+  NotifyOptions,
+} from './notify/notifier.js';
+export type { NotifyDriverName, SentNotification } from './notify/notify-drivers.js';
+export type { RoutingConfig, RoutingRule } from './notify/routing.js';
+export type {
   NotificationListenerOptions,
   BatchNotificationListenerOptions,
+} from './notify/listener.js';
+export type {
   NotificationEndpoint,
   BatchNotificationEndpoint,
   BatchNotificationMessage,
   NotificationMetadata,
+} from './notify/dispatcher.js';
+export type {
   FilterPattern,
   FilterPatterns,
   NotificationFilterLike,
   NotificationFilterOptions,
-  NotificationPriority,
-} from './notify/index.js';
+} from './notify/filter.js';
+export type { NotificationPriority } from './notify/result.js';

@@ -9,7 +9,7 @@ import { TaskTimeout } from './errors.js';
 import { createExecutor, type ExecutorName, type TaskExecutor } from './executor.js';
 import type { Logger } from './log.js';
 import { bounded, deferred } from './util/async.js';
-import type { Transport, TransportServer } from './transport.js';
+import type { Transport } from './transport.js';
 
 /** Options shared by every server. */
 export interface ServerOptions {
@@ -33,16 +33,14 @@ export type ServerState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped
  * `wait()`. The server may be started again after `stop()`: that start first waits
  * for the previous run (as `wait()` does), then starts once.
  */
-export abstract class MessageHandlingServer<
-  M extends IncomingMessage = IncomingMessage,
-> implements TransportServer {
+export abstract class MessageHandlingServer {
   /** The transport this server consumes from. */
   readonly transport: Transport;
   /** The executor name. */
   readonly executorName: ExecutorName;
   protected readonly logger: Logger;
   /** The current run, from `start()` until its `wait()` has finished. */
-  #run: Run<M> | undefined;
+  #run: Run | undefined;
   /** A `start()` made while the previous run was stopping: it begins after that run's `wait()`. */
   #restart: Promise<void> | undefined;
   #state: ServerState = 'new';
@@ -60,26 +58,26 @@ export abstract class MessageHandlingServer<
     return this.#state;
   }
 
-  /** Create the driver listener through the transport (declares and consumes happen in its `start`). */
-  protected abstract createListener(maxUnsettled: number): Promise<DriverListener<M>>;
+  /** @internal Create the driver listener through the transport (declares and consumes happen in its `start`). */
+  protected abstract createListener(maxUnsettled: number): Promise<DriverListener>;
 
-  /** Handle one delivered message; must settle it and must not reject. */
-  protected abstract processMessage(message: M): Promise<void>;
+  /** @internal Handle one delivered message; must settle it and must not reject. */
+  protected abstract processMessage(message: IncomingMessage): Promise<void>;
 
-  /** How many unsettled messages the driver may hand over, given the executor's size. */
+  /** @internal How many unsettled messages the driver may hand over, given the executor's size. */
   protected maxUnsettled(concurrency: number): number {
     return Math.max(concurrency * 2, 16);
   }
 
   /**
-   * Called for each delivered message, in order. The default submits it to the
+   * @internal Called for each delivered message, in order. The default submits it to the
    * executor; the batch listener overrides it to collect batches.
    */
-  protected onMessage(message: M): void {
+  protected onMessage(message: IncomingMessage): void {
     this.submit(() => this.processMessage(message));
   }
 
-  /** Submit work to the executor. Errors are logged, never thrown. */
+  /** @internal Submit work to the executor. Errors are logged, never thrown. */
   protected submit(task: () => Promise<void>): void {
     const executor = this.#run?.executor;
     if (executor === undefined) return;
@@ -92,7 +90,7 @@ export abstract class MessageHandlingServer<
     });
   }
 
-  /** Called in `stop()` after the listener stopped, before in-flight work is awaited. */
+  /** @internal Called in `stop()` after the listener stopped, before in-flight work is awaited. */
   protected onStopped(): void {}
 
   /**
@@ -150,10 +148,10 @@ export abstract class MessageHandlingServer<
     }
   }
 
-  #begin(): Run<M> {
+  #begin(): Run {
     const poolSize = this.transport.conf.defaults().executor_thread_pool_size;
     const stopped = deferred();
-    const run: Run<M> = {
+    const run: Run = {
       executor: createExecutor(this.executorName, poolSize),
       listener: undefined,
       starting: Promise.resolve(),
@@ -168,7 +166,7 @@ export abstract class MessageHandlingServer<
     return run;
   }
 
-  async #start(run: Run<M>): Promise<void> {
+  async #start(run: Run): Promise<void> {
     try {
       this.transport._checkOpen();
       this.transport._register(this);
@@ -194,7 +192,7 @@ export abstract class MessageHandlingServer<
   }
 
   /**
-   * Stop consuming new messages; in-flight handlers go on (see {@link wait}). Waits for
+   * Stop consuming new messages; in-flight handlers go on (see {@link MessageHandlingServer.wait}). Waits for
    * a start in progress first. Idempotent.
    */
   stop(): Promise<void> {
@@ -211,7 +209,7 @@ export abstract class MessageHandlingServer<
     return run.stopping;
   }
 
-  async #stop(run: Run<M>): Promise<void> {
+  async #stop(run: Run): Promise<void> {
     try {
       await run.starting;
     } catch {
@@ -264,7 +262,7 @@ export abstract class MessageHandlingServer<
     return run.waiting;
   }
 
-  async #wait(run: Run<M>): Promise<void> {
+  async #wait(run: Run): Promise<void> {
     const slow = setTimeout(
       () =>
         this.logger.warn('wait() has waited 30 s for stop() and in-flight handlers: possible hang'),
@@ -314,9 +312,9 @@ export abstract class MessageHandlingServer<
 }
 
 /** One run of a server: from `start()` until its `wait()` has finished. */
-interface Run<M extends IncomingMessage> {
+interface Run {
   readonly executor: TaskExecutor;
-  listener: DriverListener<M> | undefined;
+  listener: DriverListener | undefined;
   starting: Promise<void>;
   stopping: Promise<void> | undefined;
   waiting: Promise<void> | undefined;

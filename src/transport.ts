@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 
-import { Config, type ConfigInput } from './config.js';
+import { Config, type ConfigInput } from './config/config.js';
 import type {
   ConnectionEvent,
   DriverCapabilities,

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { Target } from '../target.js';
 import type { OptionSpec } from '../config/types.js';
@@ -45,7 +45,7 @@ export interface DriverCapabilities {
    * its batch size at this, or its batches could never fill.
    */
   readonly maxPrefetch: number | undefined;
-  /** {@link MessageHeaders} travel with messages to listeners. */
+  /** Message headers travel with messages to listeners. */
   readonly headers: boolean;
 }
 

@@ -29,7 +29,7 @@ export interface NotificationMetadata {
  * - `publisherId` is `null` when the sender set none;
  * - `payload` went through the serializer's `deserializeEntity`.
  *
- * Return {@link NotificationResult.REQUEUE} to have the message delivered again (with
+ * Return `NotificationResult.REQUEUE` to have the message delivered again (with
  * `allowRequeue`); anything else, `undefined` included, means handled. A method that
  * throws (or rejects) counts as `REQUEUE`.
  */
@@ -100,7 +100,7 @@ export interface BatchNotificationMessage {
  * An endpoint of a batch notification listener: methods named after priorities, each
  * called with a list of the notifications of that priority in one batch (those its
  * `filterRule` matches; never an empty list). Returning
- * {@link NotificationResult.REQUEUE}, throwing or rejecting requeues every message of
+ * `NotificationResult.REQUEUE`, throwing or rejecting requeues every message of
  * that priority in the batch (with `allowRequeue`).
  */
 export interface BatchNotificationEndpoint {

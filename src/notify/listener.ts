@@ -23,7 +23,7 @@ export interface NotificationListenerOptions extends ServerOptions {
   /** Turns the received context and payloads back into entities. @default a NoOpSerializer */
   serializer?: Serializer | undefined;
   /**
-   * Honour {@link NotificationResult.REQUEUE} (and endpoint errors) by giving the message
+   * Honour `NotificationResult.REQUEUE` (and endpoint errors) by giving the message
    * back to its queue. When false, as by default in oslo, such messages are
    * acknowledged and gone. Refused for a driver that cannot requeue.
    * @default false
@@ -102,7 +102,7 @@ function requeueUnsupported(transport: Transport): MessagingException {
 }
 
 /** What both listener kinds share: targets, pool, requeue policy, the driver listener. */
-abstract class NotificationServerBase extends MessageHandlingServer {
+export abstract class NotificationServerBase extends MessageHandlingServer {
   /** The exchanges and topics listened to. */
   readonly targets: readonly Target[];
   /** The pool, if any. */
@@ -111,6 +111,7 @@ abstract class NotificationServerBase extends MessageHandlingServer {
   readonly allowRequeue: boolean;
   /** Whether this listener taps (see {@link NotificationListenerOptions.tap}). */
   readonly tap: boolean;
+  /** @internal */
   protected abstract readonly priorities: readonly NotificationPriority[];
 
   protected constructor(
@@ -129,6 +130,7 @@ abstract class NotificationServerBase extends MessageHandlingServer {
     }
   }
 
+  /** @internal */
   protected override async createListener(maxUnsettled: number): Promise<DriverListener> {
     // One binding per (target, priority some endpoint implements): no queue is consumed
     // for a priority nobody handles.
@@ -142,7 +144,7 @@ abstract class NotificationServerBase extends MessageHandlingServer {
     });
   }
 
-  /** Settle after dispatch: requeue only when asked and allowed, else acknowledge. */
+  /** @internal Settle after dispatch: requeue only when asked and allowed, else acknowledge. */
   protected async settle(message: IncomingMessage, requeue: boolean): Promise<void> {
     try {
       if (requeue && this.allowRequeue) await message.requeue();
@@ -166,6 +168,7 @@ export class NotificationServer extends NotificationServerBase {
   /** The endpoints, as given. */
   readonly endpoints: readonly object[];
   readonly #dispatcher: NotificationDispatcher;
+  /** @internal */
   protected readonly priorities: readonly NotificationPriority[];
 
   /** @internal Use {@link getNotificationListener}. */
@@ -185,6 +188,7 @@ export class NotificationServer extends NotificationServerBase {
     this.priorities = this.#dispatcher.supportedPriorities;
   }
 
+  /** @internal */
   protected override async processMessage(message: IncomingMessage): Promise<void> {
     let result: NotificationResult | undefined;
     try {
@@ -214,6 +218,7 @@ export class BatchNotificationServer extends NotificationServerBase {
   /** How long (ms) a batch waits after its first message; `undefined` waits for a full batch. */
   readonly batchTimeout: number | undefined;
   readonly #dispatcher: BatchNotificationDispatcher;
+  /** @internal */
   protected readonly priorities: readonly NotificationPriority[];
   #pending: IncomingMessage[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -257,6 +262,7 @@ export class BatchNotificationServer extends NotificationServerBase {
     this.priorities = this.#dispatcher.supportedPriorities;
   }
 
+  /** @internal */
   protected override async createListener(maxUnsettled: number): Promise<DriverListener> {
     // With a prefetch limit the broker holds back messages past that many unsettled, so
     // a bigger batch could never fill (oslo caps `batch_size` at the prefetch too).
@@ -264,12 +270,14 @@ export class BatchNotificationServer extends NotificationServerBase {
     return super.createListener(maxUnsettled);
   }
 
+  /** @internal */
   protected override maxUnsettled(concurrency: number): number {
     // Room for one batch being collected while others are handled; fewer would leave a
     // batch that can never fill.
     return Math.max(super.maxUnsettled(concurrency), this.batchSize * 2);
   }
 
+  /** @internal */
   protected override onMessage(message: IncomingMessage): void {
     this.#pending.push(message);
     if (this.#pending.length >= this.#flushAt) {
@@ -279,6 +287,7 @@ export class BatchNotificationServer extends NotificationServerBase {
     }
   }
 
+  /** @internal */
   protected override onStopped(): void {
     // No more messages arrive: hand over the partial batch so wait() sees it through.
     this.#flush();
@@ -295,6 +304,7 @@ export class BatchNotificationServer extends NotificationServerBase {
     this.submit(() => this.#processBatch(batch));
   }
 
+  /** @internal */
   protected override processMessage(message: IncomingMessage): Promise<void> {
     return this.#processBatch([message]);
   }

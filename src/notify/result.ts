@@ -16,7 +16,7 @@ export const NotificationResult = {
   REQUEUE: 'requeue',
 } as const;
 
-/** A value of {@link NotificationResult}: `'handled'` or `'requeue'`. */
+/** A value of `NotificationResult`: `'handled'` or `'requeue'`. */
 export type NotificationResult = (typeof NotificationResult)[keyof typeof NotificationResult];
 
 /**

@@ -30,7 +30,7 @@ export interface DispatchableMessage {
   readonly ctxt: RequestContext;
   /** `method`, `args`, and optionally `namespace` and `version`. */
   readonly message: Record<string, unknown>;
-  /** When set, {@link heartbeat} is sent every half of it while the method runs. */
+  /** When set, a heartbeat is sent every half of it while the method runs. */
   readonly callMonitorTimeoutMs?: number | undefined;
   heartbeat?(): Promise<void>;
 }

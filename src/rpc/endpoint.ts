@@ -1,6 +1,6 @@
 /**
  * RPC endpoints: which of an endpoint's methods a client may invoke (access
- * policies, {@link expose}), and {@link expectedExceptions}.
+ * policies, `expose`), and {@link expectedExceptions}.
  *
  * An endpoint is any object. Its methods take `(ctxt, args)`, `args` being the
  * call's keyword arguments as one object, and may return a value or a promise. An
@@ -15,7 +15,8 @@ import { ExpectedException } from '../errors.js';
 export type EndpointMethod = (this: unknown, ctxt: never, args: never) => unknown;
 
 // A loose function type for wrappers: they pass every argument through.
-type AnyFunction = (this: never, ...args: never[]) => unknown;
+/** Any function: what `expose` and {@link expectedExceptions} wrap. */
+export type AnyFunction = (this: never, ...args: never[]) => unknown;
 
 /** Names that an RPC request can never reach, whatever the policy. */
 const OBJECT_PROTOTYPE_NAMES: ReadonlySet<string> = new Set(
@@ -60,7 +61,7 @@ export function findEndpointMethod(endpoint: object, name: string): EndpointMeth
  * Decides which endpoint methods an RPC request may invoke (oslo's
  * `RPCAccessPolicyBase`).
  *
- * The dispatcher asks only about names that {@link findEndpointMethod} resolved to a
+ * The dispatcher asks only about names that the dispatcher resolved to a
  * method, so no policy can open up `Object.prototype` members, `constructor`,
  * `target`, accessors or non-function properties. A refused method is not an error
  * by itself: the dispatcher tries the next endpoint, and answers `NoSuchMethod` if
@@ -96,7 +97,7 @@ export class LegacyRPCAccessPolicy implements RPCAccessPolicy {
   }
 }
 
-/** Only methods marked with {@link expose}. */
+/** Only methods marked with `expose`. */
 export class ExplicitRPCAccessPolicy implements RPCAccessPolicy {
   isAllowed(endpoint: object, method: string): boolean {
     const fn = findEndpointMethod(endpoint, method);
@@ -118,7 +119,7 @@ export function resolveAccessPolicy(
 
 const exposed = new WeakSet<object>();
 
-/** The method names of `T`, for {@link expose}. */
+/** The method names of `T`, for `expose`. */
 export type MethodNames<T> = {
   [K in keyof T & string]: T[K] extends AnyFunction ? K : never;
 }[keyof T & string];
@@ -181,7 +182,7 @@ export type ErrorClass = abstract new (...args: never[]) => unknown;
  * errors, and the caller receives them exactly as if undeclared: the original
  * error, serialised in oslo's failure format. Subclasses match; other errors pass
  * through unchanged. Works on synchronous and async methods, as a wrapper or as a
- * method decorator, and keeps an {@link expose} mark.
+ * method decorator, and keeps an `expose` mark.
  *
  * @example
  * ```ts

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { DriverListener, RpcIncomingMessage } from '../drivers/driver.js';
+import type { DriverListener, IncomingMessage, RpcIncomingMessage } from '../drivers/driver.js';
 import type { RpcReply } from '../wire/messages.js';
 import { serializeRemoteError } from '../wire/remote-error.js';
 import { ExpectedException, InvalidTarget, NoSuchMethod } from '../errors.js';
@@ -36,7 +36,7 @@ export interface RPCServerOptions extends ServerOptions {
  * gets exactly one final reply: the result, or the error in oslo's failure format. A
  * cast that throws is logged.
  */
-export class RPCServer extends MessageHandlingServer<RpcIncomingMessage> {
+export class RPCServer extends MessageHandlingServer {
   /** What this server listens to. */
   readonly target: Target;
   /** The dispatcher with this server's endpoints. */
@@ -68,13 +68,17 @@ export class RPCServer extends MessageHandlingServer<RpcIncomingMessage> {
     this.dispatcher = dispatcher;
   }
 
+  /** @internal */
   protected override createListener(
     maxUnsettled: number,
   ): Promise<DriverListener<RpcIncomingMessage>> {
     return this.transport._listen(this.target, maxUnsettled);
   }
 
-  protected override async processMessage(message: RpcIncomingMessage): Promise<void> {
+  /** @internal */
+  protected override async processMessage(incoming: IncomingMessage): Promise<void> {
+    // This server's listener hands over RPC requests only.
+    const message = incoming as RpcIncomingMessage;
     const method = message.message['method'];
     this.logger.debug(
       'Received message with id %s and method: %s',

@@ -26,7 +26,8 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { Config, type ConfigInput, type ConfigObject } from '../config.js';
+import { Config, type ConfigInput } from '../config/config.js';
+import { type ConfigObject } from '../config/types.js';
 import { DEFAULT_VHOST, fakeVirtualHost, vhostName } from '../drivers/fake/broker.js';
 import type { NotificationTransport, RPCTransport, Transport } from '../transport.js';
 import { getNotificationTransport, getRpcTransport, type TransportOptions } from '../transport.js';
@@ -41,7 +42,7 @@ export interface FakeTransportOptions extends Omit<TransportOptions, 'url'> {
    */
   virtualHost?: string | undefined;
   /**
-   * oslo options (a {@link Config} or a plain object by group), e.g.
+   * oslo options (a `Config` or a plain object by group), e.g.
    * `{ DEFAULT: { control_exchange: 'nova' } }`. Their `transport_url` is ignored.
    * @default all defaults
    */
@@ -133,7 +134,7 @@ export function resetFakeBroker(virtualHost: string = DEFAULT_VHOST): void {
 }
 
 /**
- * A {@link Config} for tests: `transport_url` is `fake://`, everything else is oslo's
+ * A `Config` for tests: `transport_url` is `fake://`, everything else is oslo's
  * default unless `overrides` sets it (options by group, as in a `nova.conf`).
  *
  * @throws ConfigurationError for an unknown option of an oslo.messaging group or a bad value

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { ConfigObject } from '../../src/config.js';
+import type { ConfigObject } from '../../src/config/types.js';
 import type {
   DriverListener,
   IncomingMessage,

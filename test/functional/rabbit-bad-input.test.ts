@@ -18,8 +18,9 @@ import type { ConsumeMessage } from 'amqplib';
 import { pyDumps } from '../../src/wire/pyjson.js';
 import { MAX_INCOMING_MESSAGE_BYTES } from '../../src/drivers/rabbit/options.js';
 import type { Logger } from '../../src/log.js';
-import { getNotificationListener } from '../../src/notify/index.js';
-import { getRpcClient, getRpcServer } from '../../src/rpc/index.js';
+import { getNotificationListener } from '../../src/notify/listener.js';
+import { getRpcClient } from '../../src/rpc/client.js';
+import { getRpcServer } from '../../src/rpc/server.js';
 import { Target } from '../../src/target.js';
 import { getRpcTransport, type Transport } from '../../src/transport.js';
 import {

@@ -28,8 +28,8 @@ import { pyDumps } from '../../src/wire/pyjson.js';
 import { MAX_PENDING_PUBLISHES } from '../../src/drivers/rabbit/publisher.js';
 import { MessageDeliveryFailure, MessagingTimeout } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import { getNotificationListener } from '../../src/notify/index.js';
-import { getRpcServer } from '../../src/rpc/index.js';
+import { getNotificationListener } from '../../src/notify/listener.js';
+import { getRpcServer } from '../../src/rpc/server.js';
 import { Target } from '../../src/target.js';
 import { getRpcTransport, type Transport } from '../../src/transport.js';
 import {

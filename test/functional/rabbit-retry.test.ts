@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { MessageDeliveryFailure, MessagingTimeout } from '../../src/errors.js';
-import { getRpcClient } from '../../src/rpc/index.js';
+import { getRpcClient } from '../../src/rpc/client.js';
 import { Target } from '../../src/target.js';
 import { getRpcTransport } from '../../src/transport.js';
 import { testLogger } from './rabbit-test-helpers.js';

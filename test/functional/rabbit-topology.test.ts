@@ -14,8 +14,9 @@ import { test, type TestContext } from 'node:test';
 
 import { ConfigurationError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { getNotificationListener } from '../../src/notify/index.js';
-import { getRpcClient, getRpcServer } from '../../src/rpc/index.js';
+import { getNotificationListener } from '../../src/notify/listener.js';
+import { getRpcClient } from '../../src/rpc/client.js';
+import { getRpcServer } from '../../src/rpc/server.js';
 import { Target } from '../../src/target.js';
 import { getRpcTransport, type Transport } from '../../src/transport.js';
 import {

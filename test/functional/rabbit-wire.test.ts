@@ -22,7 +22,7 @@ import type { ConsumeMessage } from 'amqplib';
 
 import type { NotificationMessage } from '../../src/wire/messages.js';
 import { pyDumps } from '../../src/wire/pyjson.js';
-import { getRpcServer } from '../../src/rpc/index.js';
+import { getRpcServer } from '../../src/rpc/server.js';
 import { Target } from '../../src/target.js';
 import { getRpcTransport, type Transport } from '../../src/transport.js';
 import {

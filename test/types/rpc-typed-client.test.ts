@@ -6,13 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import type { RequestContext as Context } from '../../src/wire/messages.js';
-import {
-  expectedExceptions,
-  expose,
-  getRpcClient,
-  type RPCClient,
-  type RpcMethodName,
-} from '../../src/rpc/index.js';
+import { expectedExceptions, expose } from '../../src/rpc/endpoint.js';
+import { getRpcClient, type RPCClient, type RpcMethodName } from '../../src/rpc/client.js';
 import { JsonPayloadSerializer, type Serializer } from '../../src/serializer.js';
 import type { Transport } from '../../src/transport.js';
 

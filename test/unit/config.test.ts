@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 
-import { Config, listOpts, type ConfigObject } from '../../src/config.js';
+import { Config, listOpts } from '../../src/config/config.js';
+import { type ConfigObject } from '../../src/config/types.js';
 import { ConfigurationError } from '../../src/errors.js';
 import { getTransport } from '../../src/transport.js';
 import { RABBIT_GROUP, type RabbitOptions } from '../../src/drivers/rabbit/options-table.js';

@@ -9,7 +9,8 @@ import { encodeEnvelope } from '../../src/wire/envelope.js';
 import { MessageDeliveryFailure } from '../../src/errors.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { Target } from '../../src/target.js';
-import { getRpcClient, getRpcServer } from '../../src/rpc/index.js';
+import { getRpcClient } from '../../src/rpc/client.js';
+import { getRpcServer } from '../../src/rpc/server.js';
 import {
   createFakeNotificationTransport,
   createFakeTransport,

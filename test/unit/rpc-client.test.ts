@@ -12,12 +12,8 @@ import {
   RPCVersionCapError,
 } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import {
-  getRpcClient,
-  getRpcServer,
-  type RPCClientOptions,
-  type RPCServerOptions,
-} from '../../src/rpc/index.js';
+import { getRpcClient, type RPCClientOptions } from '../../src/rpc/client.js';
+import { getRpcServer, type RPCServerOptions } from '../../src/rpc/server.js';
 import type { Serializer } from '../../src/serializer.js';
 import { Target, type TargetFields } from '../../src/target.js';
 import { getRpcTransport, type Transport } from '../../src/transport.js';

@@ -7,11 +7,11 @@ import {
   DefaultRPCAccessPolicy,
   ExplicitRPCAccessPolicy,
   LegacyRPCAccessPolicy,
-  RPCDispatcher,
   expose,
   type RPCAccessPolicy,
   type RPCAccessPolicyClass,
-} from '../../src/rpc/index.js';
+} from '../../src/rpc/endpoint.js';
+import { RPCDispatcher } from '../../src/rpc/dispatcher.js';
 import type { Serializer } from '../../src/serializer.js';
 import { Target, type TargetFields } from '../../src/target.js';
 

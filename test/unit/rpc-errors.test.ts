@@ -6,14 +6,10 @@ import type { RequestContext } from '../../src/wire/messages.js';
 import type { RemoteExceptionRegistry } from '../../src/wire/remote-error.js';
 import { ExpectedException, MessagingTimeout, RemoteError } from '../../src/errors.js';
 import { silentLogger, type Logger } from '../../src/log.js';
-import {
-  ExplicitRPCAccessPolicy,
-  RPCDispatcher,
-  expectedExceptions,
-  expose,
-  getRpcClient,
-  getRpcServer,
-} from '../../src/rpc/index.js';
+import { ExplicitRPCAccessPolicy, expectedExceptions, expose } from '../../src/rpc/endpoint.js';
+import { RPCDispatcher } from '../../src/rpc/dispatcher.js';
+import { getRpcClient } from '../../src/rpc/client.js';
+import { getRpcServer } from '../../src/rpc/server.js';
 import { getRpcTransport, type TransportOptions } from '../../src/transport.js';
 
 /** A service error with a Python-style module, as a Nova exception would have. */

@@ -11,14 +11,10 @@ import {
   RemoteError,
 } from '../../src/errors.js';
 import { silentLogger, type Logger } from '../../src/log.js';
-import {
-  RPCDispatcher,
-  RPCServer,
-  expectedExceptions,
-  getRpcClient,
-  getRpcServer,
-  type RPCServerOptions,
-} from '../../src/rpc/index.js';
+import { RPCDispatcher } from '../../src/rpc/dispatcher.js';
+import { RPCServer, getRpcServer, type RPCServerOptions } from '../../src/rpc/server.js';
+import { expectedExceptions } from '../../src/rpc/endpoint.js';
+import { getRpcClient } from '../../src/rpc/client.js';
 import { Target, type TargetFields } from '../../src/target.js';
 import { getRpcTransport } from '../../src/transport.js';
 import { driverOf } from '../helpers/driver-view.js';

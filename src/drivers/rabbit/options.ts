@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Config } from '../../config.js';
+import type { Config } from '../../config/config.js';
 import { ConfigurationError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { TransportURL } from '../../transport-url.js';

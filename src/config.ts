@@ -1,6 +1,0 @@
-/**
- * Configuration entry point; the implementation lives in `./config/`.
- *
- * @module
- */
-export * from './config/index.js';
