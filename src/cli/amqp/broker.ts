@@ -12,7 +12,7 @@ import type { ConnectionOptions, SecureVersion } from 'node:tls';
 
 import { connect, credentials, type ChannelModel } from 'amqplib';
 
-import { Config, TransportURL, type RabbitOptions } from '../../index.js';
+import { TransportURL, type Config, type RabbitOptions } from '../../index.js';
 import { ConnectFailure, UsageError } from '../errors.js';
 import { address, loginError, probeEndpoint, type BrokerEndpoint } from './probe.js';
 
