@@ -309,4 +309,4 @@ async function run(args: ParsedArgs): Promise<ExitCode> {
 }
 
 /** The `bench` subcommand. */
-export const benchCommand: Command = { spec, run };
+export const benchCommand: Command = { spec, run, handlesSignals: true };
