@@ -10,6 +10,8 @@ import { benchCommand } from './commands/bench.js';
 import type { Command } from './commands/command.js';
 import { listenCommand } from './commands/listen.js';
 import { notifyCommand } from './commands/notify.js';
+import { peekCommand } from './commands/peek.js';
+import { moveCommand, republishCommand } from './commands/republish.js';
 import { callCommand, castCommand, pingCommand } from './commands/rpc.js';
 import { onInterrupt, unlessInterrupted } from './connection.js';
 import { describeError, ExitCode, exitCodeOf, UsageError } from './errors.js';
@@ -21,6 +23,9 @@ const COMMANDS: readonly Command[] = [
   callCommand,
   castCommand,
   pingCommand,
+  peekCommand,
+  republishCommand,
+  moveCommand,
   benchCommand,
 ];
 

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 
 import { PROPERTY_NAMES, type Delivery } from '../wire/record.js';
 
@@ -47,9 +47,11 @@ export function propertiesOf(msg: { properties: object }): Record<string, unknow
 }
 
 /** A delivered message as a {@link Delivery}. */
-export function deliveryOf(
-  msg: ConsumeMessage | { fields: ConsumeMessage['fields']; properties: object; content: Buffer },
-): Delivery {
+export function deliveryOf(msg: {
+  fields: { exchange: string; routingKey: string; redelivered: boolean };
+  properties: object;
+  content: Buffer;
+}): Delivery {
   return {
     exchange: msg.fields.exchange,
     routingKey: msg.fields.routingKey,
