@@ -11,6 +11,7 @@ import type { Command } from './commands/command.js';
 import { listenCommand } from './commands/listen.js';
 import { notifyCommand } from './commands/notify.js';
 import { peekCommand } from './commands/peek.js';
+import { queuesCommand } from './commands/queues.js';
 import { moveCommand, republishCommand } from './commands/republish.js';
 import { callCommand, castCommand, pingCommand } from './commands/rpc.js';
 import { onInterrupt, unlessInterrupted } from './connection.js';
@@ -23,6 +24,7 @@ const COMMANDS: readonly Command[] = [
   callCommand,
   castCommand,
   pingCommand,
+  queuesCommand,
   peekCommand,
   republishCommand,
   moveCommand,
