@@ -12,6 +12,7 @@ import { listenCommand } from './commands/listen.js';
 import { notifyCommand } from './commands/notify.js';
 import { peekCommand } from './commands/peek.js';
 import { queuesCommand } from './commands/queues.js';
+import { topCommand } from './commands/top.js';
 import { moveCommand, republishCommand } from './commands/republish.js';
 import { callCommand, castCommand, pingCommand } from './commands/rpc.js';
 import { onInterrupt, unlessInterrupted } from './connection.js';
@@ -25,6 +26,7 @@ const COMMANDS: readonly Command[] = [
   castCommand,
   pingCommand,
   queuesCommand,
+  topCommand,
   peekCommand,
   republishCommand,
   moveCommand,
