@@ -10,7 +10,12 @@ import { benchCommand } from './commands/bench.js';
 import type { Command } from './commands/command.js';
 import { listenCommand } from './commands/listen.js';
 import { notifyCommand } from './commands/notify.js';
+import { peekCommand } from './commands/peek.js';
+import { queuesCommand } from './commands/queues.js';
+import { topCommand } from './commands/top.js';
+import { moveCommand, republishCommand } from './commands/republish.js';
 import { callCommand, castCommand, pingCommand } from './commands/rpc.js';
+import { onInterrupt, unlessInterrupted } from './connection.js';
 import { describeError, ExitCode, exitCodeOf, UsageError } from './errors.js';
 import { commandHelp, formatRow, parseCommandArgs, PROG } from './options.js';
 
@@ -20,6 +25,11 @@ const COMMANDS: readonly Command[] = [
   callCommand,
   castCommand,
   pingCommand,
+  queuesCommand,
+  topCommand,
+  peekCommand,
+  republishCommand,
+  moveCommand,
   benchCommand,
 ];
 
@@ -93,13 +103,17 @@ async function dispatch(argv: readonly string[]): Promise<ExitCode> {
     process.stdout.write(commandHelp(command.spec));
     return ExitCode.OK;
   }
+  const interrupt = command.handlesSignals === true ? undefined : onInterrupt();
   try {
-    return await command.run(args);
+    const running = command.run(args);
+    return await (interrupt === undefined ? running : unlessInterrupted(running, interrupt));
   } catch (err) {
     // Value checks deep in a command don't know its name; the hint should.
     if (err instanceof UsageError && err.command === undefined) {
       throw new UsageError(err.message, command.spec.name);
     }
     throw err;
+  } finally {
+    interrupt?.dispose();
   }
 }

@@ -15,7 +15,8 @@ import {
   type RPCTransport,
   type Transport,
 } from '../index.js';
-import { CliFailure, describeError, ExitCode, oneLine } from './errors.js';
+import { checkBroker } from './amqp/broker.js';
+import { CliFailure, ConnectFailure, describeError, oneLine, signalExitCode } from './errors.js';
 import { flagOpt, intOpt, listOpt, nameOpt, PROG, type OptionValues } from './options.js';
 
 /** The environment variable read when `--url` is not given. */
@@ -102,6 +103,24 @@ export async function loadConfig(settings: ConnectionSettings, exchange?: string
   return Config.from(overrides);
 }
 
+/**
+ * Check that a new transport's broker can be used before anything is sent: a refused
+ * login, a missing virtual host, a TLS failure or a port that does not speak AMQP fail
+ * at once with the reason (the driver would retry them, or report a bare timeout).
+ */
+async function checked<T extends Transport>(
+  transport: T,
+  settings: ConnectionSettings,
+): Promise<T> {
+  try {
+    await checkBroker(transport.url, transport.conf, settings.connectTimeoutMs);
+    return transport;
+  } catch (err) {
+    await closeTransport(transport);
+    throw err;
+  }
+}
+
 /** An RPC transport: the URL from the settings, else the configuration's. */
 export async function openRpcTransport(
   settings: ConnectionSettings,
@@ -109,7 +128,7 @@ export async function openRpcTransport(
   exchange?: string,
 ): Promise<RPCTransport> {
   const conf = await loadConfig(settings, exchange);
-  return getRpcTransport(conf, { url: settings.url, logger });
+  return checked(getRpcTransport(conf, { url: settings.url, logger }), settings);
 }
 
 /** A notification transport: the URL from the settings, else the configuration's. */
@@ -119,7 +138,7 @@ export async function openNotificationTransport(
   exchange?: string,
 ): Promise<NotificationTransport> {
   const conf = await loadConfig(settings, exchange);
-  return getNotificationTransport(conf, { url: settings.url, logger });
+  return checked(getNotificationTransport(conf, { url: settings.url, logger }), settings);
 }
 
 /**
@@ -144,7 +163,7 @@ export async function withDeadline<T>(
 
 /** The error of a broker that did not answer within `--connect-timeout`. */
 export function unreachable(transport: Transport, ms: number): CliFailure {
-  return new CliFailure(
+  return new ConnectFailure(
     `cannot reach the broker at ${transport.url.toString()}: no connection within ${ms} ms`,
   );
 }
@@ -160,15 +179,16 @@ export async function closeTransport(transport: Transport, ms = 2_000): Promise<
 }
 
 /**
- * `promise`, unless the interrupt comes first: then a {@link CliFailure} with status 130
- * (a Ctrl-C while a command is still connecting ends it at once).
+ * `promise`, unless the interrupt comes first: then a {@link CliFailure} with 128 + the
+ * signal's number (a Ctrl-C while a command is still connecting ends it at once with 130,
+ * a SIGTERM with 143).
  */
 export async function unlessInterrupted<T>(
   promise: Promise<T>,
   interrupt: { promise: Promise<NodeJS.Signals> },
 ): Promise<T> {
   const interrupted = interrupt.promise.then((signal) => {
-    throw new CliFailure(`interrupted (${signal})`, ExitCode.INTERRUPTED);
+    throw new CliFailure(`interrupted (${signal})`, signalExitCode(signal));
   });
   return Promise.race([promise, interrupted]);
 }

@@ -24,8 +24,15 @@ export const ExitCode = {
   USAGE: 2,
   /** Nothing came back in time: no reply to a call, too few notifications before `--timeout`. */
   TIMEOUT: 3,
-  /** Interrupted (Ctrl-C) before it could start. */
+  /**
+   * No usable connection: the broker refused the TCP connection or was not reached, the
+   * port does not speak AMQP, TLS failed, the login or the virtual host was refused.
+   */
+  UNREACHABLE: 4,
+  /** Interrupted by SIGINT (Ctrl-C) before the command could finish starting: 128 + 2. */
   INTERRUPTED: 130,
+  /** Ended by SIGTERM before the command could finish starting: 128 + 15. */
+  TERMINATED: 143,
 } as const;
 
 /** A value of {@link ExitCode}. */
@@ -50,6 +57,22 @@ export class CliFailure extends Error {
     this.name = 'CliFailure';
     this.exitCode = exitCode;
   }
+}
+
+/**
+ * The broker could not be used, with the reason and what to check, in one line (exit
+ * status {@link ExitCode.UNREACHABLE}).
+ */
+export class ConnectFailure extends CliFailure {
+  constructor(message: string) {
+    super(message, ExitCode.UNREACHABLE);
+    this.name = 'ConnectFailure';
+  }
+}
+
+/** The status for a signal that ended a command before it was running: 128 + its number. */
+export function signalExitCode(signal: NodeJS.Signals): ExitCode {
+  return signal === 'SIGINT' ? ExitCode.INTERRUPTED : ExitCode.TERMINATED;
 }
 
 /** The exit status for an error thrown by a command. */

@@ -7,6 +7,9 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -202,4 +205,77 @@ test('cli bench notify-server --messages - exits once the notify-client sent the
   assert.equal(report.role, 'notify-server');
   assert.equal(report.received, 30);
   assert.equal(report.malformed, 0);
+});
+
+test('cli bench all - fanout to 3 servers with a handler delay; writes JSON and an SVG chart (fake://)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'omtc_bench_'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const json = join(dir, 'run.json');
+  const chart = join(dir, 'run.svg');
+  const run = await cli([
+    'bench',
+    'all',
+    '--url',
+    'fake://',
+    '--kind',
+    'rpc',
+    '--mode',
+    'fanout',
+    '--servers',
+    '3',
+    '--delay',
+    '1',
+    '--messages',
+    '20',
+    '--concurrency',
+    '4',
+    '--json',
+    json,
+    '--chart',
+    chart,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^rpc-client \(fanout\): 20 sent/m);
+  assert.match(run.stdout, /^rpc-server: 60 received/m);
+  const written = JSON.parse(await readFile(json, 'utf8'));
+  assert.equal(written.settings.servers, 3);
+  assert.deepEqual(
+    written.reports.map((r: { role: string }) => r.role),
+    ['rpc-client (fanout)', 'rpc-server'],
+  );
+  const svg = await readFile(chart, 'utf8');
+  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(svg, /throughput/);
+  assert.match(svg, /p99/);
+});
+
+test('cli bench all - a requeue storm counts the deliveries given back and still receives every notification (RabbitMQ)', async (t) => {
+  const exchange = uniqueName('x');
+  const topic = uniqueName('storm');
+  cleanup(t, [`${topic}.info`], [exchange]);
+  const run = await cli([
+    'bench',
+    'all',
+    '--url',
+    CLI_URL,
+    '--exchange',
+    exchange,
+    '--topic',
+    topic,
+    '--kind',
+    'notify',
+    '--requeue-ratio',
+    '0.5',
+    '--messages',
+    '40',
+    '--concurrency',
+    '4',
+    '--format',
+    'json',
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const [client, server] = JSON.parse(run.stdout);
+  assert.equal(client.sent, 40);
+  assert.equal(server.received, 40);
+  assert.ok(server.requeued > 0, 'nothing was requeued');
 });

@@ -93,15 +93,13 @@ void test('rabbit options table - holds exactly the options of spec §1.3, with 
   }
 });
 
-// [option, type, min, max, unit] where the spec or oslo.config's declaration fixes them.
+// [option, type, min, max, unit]: the bounds spec §1.3 gives (TTL min 1, reconnect delay max
+// 4.5) and the 16-bit fields of AMQP (tune-ok heartbeat, basic.qos prefetch count).
 const BOUNDS: [string, string, number | undefined, number | undefined, string | undefined][] = [
   ['rabbit_transient_queues_ttl', 'int', 1, undefined, 's'],
   ['kombu_reconnect_delay', 'float', 0, 4.5, 's'],
   ['heartbeat_timeout_threshold', 'int', 0, 65535, 's'],
-  ['rabbit_quorum_delivery_limit', 'int', 0, undefined, undefined],
   ['rabbit_qos_prefetch_count', 'int', 0, 65535, undefined],
-  ['rabbit_retry_interval', 'int', 1, undefined, 's'],
-  ['rabbit_interval_max', 'int', 1, undefined, 's'],
 ];
 
 for (const [name, type, min, max, unit] of BOUNDS) {

@@ -1,9 +1,11 @@
 /**
- * A progress bar on stderr, redrawn a few times a second; drawn only when stderr is a
- * terminal, so logs and pipes stay clean.
+ * A progress bar on stderr for bench runs longer than a few seconds, drawn by cli-progress
+ * (a widely used, maintained terminal progress bar) and only when stderr is a terminal,
+ * so logs and pipes stay clean.
  *
  * @module
  */
+import { SingleBar } from 'cli-progress';
 
 /** What the bar shows: done out of a total (messages), or elapsed out of a duration. */
 export interface ProgressState {
@@ -16,45 +18,57 @@ export interface ProgressState {
   readonly durationMs: number | undefined;
 }
 
-const WIDTH = 30;
+/** Runs shorter than this get no bar: it would only flash. */
+export const PROGRESS_DELAY_MS = 2_000;
 
-/** One line of the bar, without the carriage return. */
-export function renderProgress(s: ProgressState): string {
-  const fraction =
-    s.total !== undefined && s.total > 0
-      ? s.done / s.total
-      : s.durationMs !== undefined && s.durationMs > 0
-        ? s.elapsedMs / s.durationMs
-        : 0;
-  const clamped = Math.min(1, Math.max(0, fraction));
-  const filled = Math.round(clamped * WIDTH);
-  const bar = `${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}`;
-  const rate = s.elapsedMs > 0 ? Math.round((s.done * 1000) / s.elapsedMs) : 0;
-  const count = s.total === undefined ? `${s.done}` : `${s.done}/${s.total}`;
-  const pct = `${Math.floor(clamped * 100)}%`.padStart(4);
-  return `${s.label} [${bar}] ${pct} ${count} ${rate} msg/s`;
+/** Position and total of the bar: messages, or tenths of a second for timed runs. */
+function scale(s: ProgressState): { value: number; total: number } {
+  if (s.total !== undefined) return { value: Math.min(s.done, s.total), total: s.total };
+  const total = Math.max(1, Math.round((s.durationMs ?? 0) / 100));
+  return { value: Math.min(total, Math.round(s.elapsedMs / 100)), total };
 }
 
 /**
- * Starts redrawing every 200 ms from `state()`, when `stream` is a TTY. `stop()` clears
- * the line and the timer.
+ * Starts updating the bar every 200 ms from `state()` once the run has lasted
+ * {@link PROGRESS_DELAY_MS}, when `stream` is a terminal. `stop()` removes it.
  */
 export function startProgress(
   state: () => ProgressState,
   stream: NodeJS.WriteStream = process.stderr,
 ): { stop: () => void } {
   if (stream.isTTY !== true) return { stop: () => undefined };
-  const draw = (): void => {
-    const columns = stream.columns > 0 ? stream.columns : 100;
-    stream.write(`\r${renderProgress(state()).slice(0, columns - 1)}\x1b[K`);
+  let bar: SingleBar | undefined;
+  const payload = (s: ProgressState): Record<string, string> => ({
+    label: s.label,
+    count: s.total === undefined ? String(s.done) : `${s.done}/${s.total}`,
+    rate: String(s.elapsedMs > 0 ? Math.round((s.done * 1000) / s.elapsedMs) : 0),
+  });
+  const update = (): void => {
+    const s = state();
+    const { value, total } = scale(s);
+    if (bar === undefined) {
+      if (s.elapsedMs < PROGRESS_DELAY_MS) return;
+      bar = new SingleBar({
+        stream,
+        format: '{label} [{bar}] {percentage}% {count} {rate} msg/s',
+        barsize: 30,
+        hideCursor: true,
+        clearOnComplete: true,
+        // The bench's own timer drives updates: one clock for the bar and the numbers.
+        noTTYOutput: false,
+      });
+      bar.start(total, value, payload(s));
+      return;
+    }
+    bar.setTotal(total);
+    bar.update(value, payload(s));
   };
-  const timer = setInterval(draw, 200);
+  const timer = setInterval(update, 200);
   timer.unref();
-  draw();
   return {
     stop: () => {
       clearInterval(timer);
-      stream.write('\r\x1b[K');
+      bar?.stop();
     },
   };
 }

@@ -5,8 +5,11 @@
  *
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import {
   getNotificationListener,
+  NotificationResult,
   getRpcClient,
   getRpcServer,
   Notifier,
@@ -44,6 +47,8 @@ export function makePayload(seq: number, size: number): BenchPayload {
 export class Receiver {
   received = 0;
   malformed = 0;
+  /** Deliveries given back to the queue (requeue storms). */
+  requeued = 0;
   readonly latency = new Samples();
   #first: number | undefined;
   #last: number | undefined;
@@ -102,6 +107,7 @@ export class Receiver {
       elapsedMs,
       rate: elapsedMs > 0 ? ((this.received - 1) * 1000) / elapsedMs : NaN,
       latencyMs: latencyOf(this.latency),
+      ...(this.requeued > 0 ? { requeued: this.requeued } : {}),
     };
   }
 }
@@ -112,14 +118,30 @@ export interface ServerRole {
   close(): Promise<void>;
 }
 
+/** How a server role handles each message. */
+export interface ServerBehaviour {
+  /** Wait this long in the handler (a slow service). @default 0 */
+  readonly delayMs?: number | undefined;
+  /**
+   * Notifications: give back this fraction of deliveries (NotificationResult.REQUEUE), so
+   * the broker redelivers them: a requeue storm. @default 0
+   */
+  readonly requeueRatio?: number | undefined;
+  /** Shared by several servers (fanout), so that one count covers them all. */
+  readonly receiver?: Receiver | undefined;
+}
+
 /** An RPC server whose `bench` method records the message and echoes its `data`. */
 export async function startRpcServer(
   transport: RPCTransport,
   target: { topic: string; server: string; exchange?: string | undefined },
+  behaviour: ServerBehaviour = {},
 ): Promise<ServerRole> {
-  const receiver = new Receiver();
+  const receiver = behaviour.receiver ?? new Receiver();
+  const delayMs = behaviour.delayMs ?? 0;
   const endpoint = {
-    [BENCH_METHOD]: (_ctxt: unknown, args: Partial<BenchPayload>) => {
+    [BENCH_METHOD]: async (_ctxt: unknown, args: Partial<BenchPayload>) => {
+      if (delayMs > 0) await sleep(delayMs);
       receiver.record(args);
       return args.data ?? null;
     },
@@ -134,13 +156,29 @@ export async function startNotifyServer(
   transport: NotificationTransport,
   target: { topic: string; exchange?: string | undefined },
   pool: string | undefined,
+  behaviour: ServerBehaviour = {},
 ): Promise<ServerRole> {
-  const receiver = new Receiver();
-  const record = (_c: unknown, _p: unknown, _e: unknown, payload: unknown): void =>
+  const receiver = behaviour.receiver ?? new Receiver();
+  const delayMs = behaviour.delayMs ?? 0;
+  const ratio = behaviour.requeueRatio ?? 0;
+  const record = async (
+    _c: unknown,
+    _p: unknown,
+    _e: unknown,
+    payload: unknown,
+  ): Promise<NotificationResult> => {
+    if (delayMs > 0) await sleep(delayMs);
+    if (ratio > 0 && Math.random() < ratio) {
+      receiver.requeued += 1;
+      return NotificationResult.REQUEUE;
+    }
     receiver.record(payload);
+    return NotificationResult.HANDLED;
+  };
   const endpoint: NotificationEndpoint = { info: record };
   const listener = getNotificationListener(transport, [new Target(target)], [endpoint], {
     ...(pool === undefined ? {} : { pool }),
+    ...(ratio > 0 ? { allowRequeue: true } : {}),
   });
   await listener.start();
   return { receiver, close: () => listener.close() };
@@ -243,15 +281,18 @@ export async function drive(
 export function runRpcClient(
   transport: RPCTransport,
   target: { topic: string; server?: string | undefined; exchange?: string | undefined },
-  mode: 'call' | 'cast',
+  mode: 'call' | 'cast' | 'fanout',
   timeoutMs: number | undefined,
   options: DriveOptions,
 ): Promise<ClientSummary> {
   const client = getRpcClient(transport, target, { timeout: timeoutMs, retry: 0 });
+  const fanout = client.prepare({ fanout: true });
   const send =
     mode === 'call'
       ? (payload: BenchPayload) => client.call({}, BENCH_METHOD, { ...payload })
-      : (payload: BenchPayload) => client.cast({}, BENCH_METHOD, { ...payload });
+      : mode === 'cast'
+        ? (payload: BenchPayload) => client.cast({}, BENCH_METHOD, { ...payload })
+        : (payload: BenchPayload) => fanout.cast({}, BENCH_METHOD, { ...payload });
   return drive(`rpc-client (${mode})`, options, send);
 }
 

@@ -70,6 +70,8 @@ export interface ServerSummary {
   rate: number;
   /** Send to receipt, from the timestamp in each message (same-host clocks). */
   latencyMs: Latency;
+  /** Deliveries the server gave back to the queue (requeue storms). */
+  requeued?: number;
 }
 
 /** Milliseconds since the epoch with sub-ms precision: comparable across processes. */
@@ -107,6 +109,7 @@ export function formatServerSummary(s: ServerSummary): string {
     `${s.role}: ${s.received} received in ${(s.elapsedMs / 1000).toFixed(2)} s: ${rate(s.rate)}`,
     `  one-way latency p50 ${ms(s.latencyMs.p50)}  p90 ${ms(s.latencyMs.p90)}  p99 ${ms(s.latencyMs.p99)}`,
     `  errors ${s.malformed} (messages without the bench's fields)`,
+    ...(s.requeued === undefined ? [] : [`  requeued ${s.requeued} deliveries`]),
   ];
   return `${lines.join('\n')}\n`;
 }

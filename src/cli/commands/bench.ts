@@ -4,9 +4,12 @@
  *
  * @module
  */
+import { writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
+import { benchChart } from '../bench/chart.js';
 import {
+  Receiver,
   runNotifyClient,
   runRpcClient,
   startNotifyServer,
@@ -82,7 +85,32 @@ const spec: CommandSpec = {
     duration: { type: 'string', value: 'S', help: 'run for this many seconds instead' },
     concurrency: { type: 'string', value: 'C', help: 'clients: messages in flight (default 1)' },
     'payload-size': { type: 'string', value: 'BYTES', help: 'filler per message (default 1024)' },
-    mode: { type: 'string', value: 'MODE', help: 'RPC: call (default) or cast' },
+    mode: {
+      type: 'string',
+      value: 'MODE',
+      help: 'RPC: call (default), cast, or fanout (a cast every server gets)',
+    },
+    servers: {
+      type: 'string',
+      value: 'N',
+      help: 'rpc-server and all: run N RPC servers on the topic (default 1); with fanout each gets every cast',
+    },
+    delay: {
+      type: 'string',
+      value: 'MS',
+      help: 'servers: spend MS in each handler (a slow service)',
+    },
+    'requeue-ratio': {
+      type: 'string',
+      value: 'R',
+      help: 'notify-server and all: give back this fraction (0-1) of deliveries, a requeue storm',
+    },
+    json: { type: 'string', value: 'PATH', help: 'also write the reports as JSON to PATH' },
+    chart: {
+      type: 'string',
+      value: 'PATH',
+      help: 'also write an SVG chart of throughput and latency percentiles to PATH',
+    },
     timeout: { type: 'string', value: 'MS', help: 'RPC call timeout (default 60000)' },
     kind: { type: 'string', value: 'KIND', help: 'all: rpc, notify or both (default both)' },
     pool: { type: 'string', value: 'NAME', help: 'notify-server: listen in this pool' },
@@ -104,7 +132,12 @@ interface BenchSettings {
   readonly durationMs: number | undefined;
   readonly concurrency: number;
   readonly payloadSize: number;
-  readonly mode: 'call' | 'cast';
+  readonly mode: 'call' | 'cast' | 'fanout';
+  readonly servers: number;
+  readonly delayMs: number;
+  readonly requeueRatio: number;
+  readonly jsonPath: string | undefined;
+  readonly chartPath: string | undefined;
   readonly timeoutMs: number;
   readonly kind: 'rpc' | 'notify' | 'both';
   readonly pool: string | undefined;
@@ -122,7 +155,12 @@ function settingsOf(values: OptionValues): BenchSettings {
     durationMs: duration === undefined ? undefined : duration * 1000,
     concurrency: intOpt(values, 'concurrency', { min: 1, max: 10_000 }) ?? 1,
     payloadSize: intOpt(values, 'payload-size', { min: 0, max: 100 * 1024 * 1024 }) ?? 1024,
-    mode: choiceOpt(values, 'mode', ['call', 'cast'] as const) ?? 'call',
+    mode: choiceOpt(values, 'mode', ['call', 'cast', 'fanout'] as const) ?? 'call',
+    servers: intOpt(values, 'servers', { min: 1, max: 100 }) ?? 1,
+    delayMs: intOpt(values, 'delay', { min: 0, max: 600_000 }) ?? 0,
+    requeueRatio: numberOpt(values, 'requeue-ratio', { min: 0, max: 0.99 }) ?? 0,
+    jsonPath: nameOpt(values, 'json'),
+    chartPath: nameOpt(values, 'chart'),
     timeoutMs: intOpt(values, 'timeout', { min: 1 }) ?? 60_000,
     kind: choiceOpt(values, 'kind', ['rpc', 'notify', 'both'] as const) ?? 'both',
     pool: nameOpt(values, 'pool'),
@@ -144,7 +182,13 @@ function driveOptions(s: BenchSettings, label: string, signal: AbortSignal): Dri
 
 type Report = ClientSummary | ServerSummary;
 
-function print(s: BenchSettings, reports: Report[]): void {
+async function print(s: BenchSettings, reports: Report[]): Promise<void> {
+  if (s.jsonPath !== undefined) {
+    await writeFile(s.jsonPath, `${JSON.stringify({ settings: describe(s), reports }, null, 2)}\n`);
+  }
+  if (s.chartPath !== undefined) {
+    await writeFile(s.chartPath, benchChart(reports, `bench ${s.mode}`));
+  }
   if (s.format === 'json') {
     process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports)}\n`);
     return;
@@ -152,6 +196,12 @@ function print(s: BenchSettings, reports: Report[]): void {
   for (const r of reports) {
     process.stdout.write('sent' in r ? formatClientSummary(r) : formatServerSummary(r));
   }
+}
+
+/** The settings a report was made with, without credentials. */
+function describe(s: BenchSettings): Record<string, unknown> {
+  const { connection, ...rest } = s;
+  return { ...rest, connectTimeoutMs: connection.connectTimeoutMs };
 }
 
 /** Start a server role within the connect deadline. */
@@ -164,14 +214,31 @@ async function startServer(
     kind === 'rpc'
       ? await openRpcTransport(s.connection, logger)
       : await openNotificationTransport(s.connection, logger);
-  const starting =
+  // Several servers share one count: with fanout, each gets every cast.
+  const receiver = new Receiver();
+  const behaviour = { delayMs: s.delayMs, requeueRatio: s.requeueRatio, receiver };
+  const name = s.server ?? hostname();
+  const starting: Promise<ServerRole> =
     kind === 'rpc'
-      ? startRpcServer(transport, {
-          topic: s.topic,
-          server: s.server ?? hostname(),
-          exchange: s.exchange,
-        })
-      : startNotifyServer(transport, { topic: s.topic, exchange: s.exchange }, s.pool);
+      ? Promise.all(
+          Array.from({ length: s.servers }, (_, i) =>
+            startRpcServer(
+              transport,
+              {
+                topic: s.topic,
+                server: s.servers === 1 ? name : `${name}-${i + 1}`,
+                exchange: s.exchange,
+              },
+              behaviour,
+            ),
+          ),
+        ).then((roles) => ({
+          receiver,
+          close: async () => {
+            await Promise.all(roles.map((r) => r.close()));
+          },
+        }))
+      : startNotifyServer(transport, { topic: s.topic, exchange: s.exchange }, s.pool, behaviour);
   try {
     const role = await withDeadline(starting, s.connection.connectTimeoutMs, () =>
       unreachable(transport, s.connection.connectTimeoutMs),
@@ -198,10 +265,12 @@ async function runClient(
   kind: 'rpc' | 'notify',
   signal: AbortSignal,
   label: string,
+  interrupt: { promise: Promise<NodeJS.Signals> },
 ): Promise<ClientSummary> {
   const options = driveOptions(s, label, signal);
   if (kind === 'rpc') {
-    const transport = await openRpcTransport(s.connection, logger);
+    // A signal while connecting ends the run (128 + its number), not an empty success.
+    const transport = await unlessInterrupted(openRpcTransport(s.connection, logger), interrupt);
     try {
       const target = { topic: s.topic, server: s.server, exchange: s.exchange };
       return await runRpcClient(transport, target, s.mode, s.timeoutMs, options);
@@ -209,7 +278,10 @@ async function runClient(
       await closeTransport(transport);
     }
   }
-  const transport = await openNotificationTransport(s.connection, logger, s.exchange);
+  const transport = await unlessInterrupted(
+    openNotificationTransport(s.connection, logger, s.exchange),
+    interrupt,
+  );
   try {
     return await runNotifyClient(transport, s.topic, logger, options);
   } finally {
@@ -255,9 +327,11 @@ async function runAll(s: BenchSettings, logger: CliLogger): Promise<Report[]> {
       const server = await unlessInterrupted(startServer(s, logger, kind), interrupt);
       logger.live = true;
       try {
-        const client = await runClient(s, logger, kind, stop.signal, `${kind}`);
+        const client = await runClient(s, logger, kind, stop.signal, `${kind}`, interrupt);
         // Casts and notifications may still be queued when the last send is confirmed.
-        await server.role.receiver.waitFor(client.sent, DRAIN_TIMEOUT_MS, stop.signal);
+        const expected =
+          kind === 'rpc' && s.mode === 'fanout' ? client.sent * s.servers : client.sent;
+        await server.role.receiver.waitFor(expected, DRAIN_TIMEOUT_MS, stop.signal);
         reports.push(client, server.role.receiver.summary(`${kind}-server`));
       } finally {
         await server.close();
@@ -293,7 +367,7 @@ async function run(args: ParsedArgs): Promise<ExitCode> {
       try {
         // Library log lines stay back: failures are counted in the summary, and a broker
         // that is not there fails the run with one line.
-        reports = [await runClient(s, logger, kind, stop.signal, role)];
+        reports = [await runClient(s, logger, kind, stop.signal, role, interrupt)];
       } finally {
         interrupt.dispose();
       }
@@ -303,10 +377,10 @@ async function run(args: ParsedArgs): Promise<ExitCode> {
       reports = await runAll(s, logger);
       break;
   }
-  print(s, reports);
+  await print(s, reports);
   const failed = reports.some((r) => 'sent' in r && r.errors > 0);
   return failed ? ExitCode.FAILURE : ExitCode.OK;
 }
 
 /** The `bench` subcommand. */
-export const benchCommand: Command = { spec, run };
+export const benchCommand: Command = { spec, run, handlesSignals: true };

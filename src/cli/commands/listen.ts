@@ -1,27 +1,27 @@
 /**
- * `oslo-messaging listen`: tail notifications.
+ * `oslo-messaging listen`: tail notifications, as they are on the wire.
+ *
+ * On RabbitMQ the tool taps: its own consumer on a private queue bound to the same
+ * `<topic>.<priority>` keys, so it sees every message's exchange, routing key and exact
+ * body, and takes none from the real consumers. With `--pool`, or on `fake://`, it is a
+ * library notification listener instead.
  *
  * @module
  */
 import {
-  getNotificationListener,
-  NotificationFilter,
-  NotificationResult,
   PRIORITIES,
-  Target,
-  type NotificationListenerOptions,
-  type NotificationMetadata,
+  TransportURL,
   type NotificationPriority,
+  type RabbitOptions,
 } from '../../index.js';
+import { brokerOf, openConnection } from '../amqp/broker.js';
+import { openTap } from '../amqp/tap.js';
 import {
-  CliLogger,
-  closeTransport,
   connectionSettings,
+  loadConfig,
   onInterrupt,
-  openNotificationTransport,
   unlessInterrupted,
-  unreachable,
-  withDeadline,
+  type ConnectionSettings,
 } from '../connection.js';
 import { CliFailure, ExitCode, UsageError } from '../errors.js';
 import {
@@ -31,22 +31,28 @@ import {
   intOpt,
   listOpt,
   nameOpt,
-  stringOpt,
   type CommandSpec,
+  type OptionValues,
   type ParsedArgs,
 } from '../options.js';
+import { decodeDelivery, type WireMessage } from '../wire/decode.js';
+import type { Delivery } from '../wire/record.js';
+import { FORMATS, renderMessage, type Format } from '../wire/render.js';
+import { SELECT_OPTIONS, selectionOf, type Selection } from '../wire/select.js';
 import type { Command } from './command.js';
+import { listenWithLibrary } from './listen-library.js';
 
 const spec: CommandSpec = {
   name: 'listen',
-  summary: 'Print notifications as they are published.',
+  summary: 'Print notifications as they are published, with where they came from.',
   description:
-    'By default the listener taps: it consumes a private temporary queue bound to the same\n' +
-    '<topic>.<priority> keys, so every consumer already there still gets every notification,\n' +
-    'and the queue goes away when the tool exits. With --pool it joins that pool instead\n' +
-    "(a queue named after the pool, shared with the pool's other listeners): it then takes\n" +
-    'its share of the messages, including those the filters skip.\n' +
-    "Filters are Python regular expressions matched at the start, as oslo's NotificationFilter.",
+    'On RabbitMQ the tool taps: a private queue of its own, bound to the same <topic>.<priority>\n' +
+    'keys, gets a copy of every notification; the real consumers keep theirs, and the queue\n' +
+    'goes away when the tool exits. Each message shows its exchange, routing key, priority\n' +
+    'and message id; --format raw prints it as received, one JSON line each (see republish).\n' +
+    'With --pool the tool joins that listener pool instead and takes its share (a library\n' +
+    'listener; also what runs on fake://). Filters are Python regular expressions matched\n' +
+    "at the start, as oslo's NotificationFilter.",
   options: {
     ...CONNECTION_OPTIONS,
     topic: {
@@ -62,13 +68,13 @@ const spec: CommandSpec = {
       value: 'PRIORITY',
       help: `only these priorities: ${PRIORITIES.join(', ')} (default all)`,
     },
-    'event-type': { type: 'string', value: 'REGEX', help: 'only event types matching this' },
-    publisher: { type: 'string', value: 'REGEX', help: 'only publisher ids matching this' },
+    ...SELECT_OPTIONS,
     format: {
       type: 'string',
       value: 'FORMAT',
-      help: 'pretty (default) or json (one JSON object per line)',
+      help: 'pretty (default), json (one decoded object a line) or raw (as received, one JSON line each)',
     },
+    raw: { type: 'boolean', help: 'the same as --format raw' },
     count: { type: 'string', value: 'N', help: 'exit after N notifications' },
     timeout: {
       type: 'string',
@@ -81,21 +87,11 @@ const spec: CommandSpec = {
   examples: [
     "oslo-messaging listen --event-type '^compute\\.instance\\.' --format json",
     'oslo-messaging listen --topic versioned_notifications --priority error --count 1',
+    "oslo-messaging listen --raw --filter 'payload.state=^error' > capture.jsonl",
   ],
 };
 
-/** A received notification as the tool prints it (oslo's field names). */
-interface Received {
-  message_id: string;
-  timestamp: string;
-  priority: string;
-  publisher_id: string | null;
-  event_type: string;
-  payload: unknown;
-  context: unknown;
-}
-
-function priorities(values: ParsedArgs['values']): NotificationPriority[] {
+function priorities(values: OptionValues): NotificationPriority[] {
   const given = listOpt(values, 'priority').map((p) => (p === 'warning' ? 'warn' : p));
   for (const p of given) {
     if (!(PRIORITIES as readonly string[]).includes(p)) {
@@ -105,130 +101,168 @@ function priorities(values: ParsedArgs['values']): NotificationPriority[] {
   return given.length === 0 ? [...PRIORITIES] : [...new Set(given as NotificationPriority[])];
 }
 
-function render(n: Received, format: 'pretty' | 'json'): string {
-  if (format === 'json') return `${JSON.stringify(n)}\n`;
-  const head = [n.timestamp, n.priority.padEnd(8), n.event_type, `publisher=${n.publisher_id}`];
-  const body = JSON.stringify(n.payload, null, 2).replace(/^/gm, '  ');
-  return `${head.join('  ')}  id=${n.message_id}\n${body}\n`;
+/** Counts and prints what passes the selection; resolves `done` at `--count`. */
+export class Printer {
+  seen = 0;
+  readonly done: Promise<void>;
+  #resolve!: () => void;
+  readonly #count: number | undefined;
+  readonly #format: Format;
+  readonly #selection: Selection;
+
+  constructor(count: number | undefined, format: Format, selection: Selection) {
+    this.#count = count;
+    this.#format = format;
+    this.#selection = selection;
+    this.done = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  /** True once `--count` messages were printed. */
+  get full(): boolean {
+    return this.#count !== undefined && this.seen >= this.#count;
+  }
+
+  /** Print the message if it is wanted; false when it was not (filtered, or past the count). */
+  offer(m: WireMessage, d: Delivery | undefined): boolean {
+    if (this.full || !this.#selection.matches(m)) return false;
+    this.seen += 1;
+    process.stdout.write(renderMessage(m, d, this.#format));
+    if (this.full) this.#resolve();
+    return true;
+  }
+}
+
+/** What both ways of listening need. */
+export interface ListenPlan {
+  readonly settings: ConnectionSettings;
+  readonly topics: readonly string[];
+  readonly exchange: string | undefined;
+  readonly priorities: readonly NotificationPriority[];
+  readonly pool: string | undefined;
+  readonly printer: Printer;
+  readonly quiet: boolean;
 }
 
 async function run(args: ParsedArgs): Promise<ExitCode> {
   const { values } = args;
   const settings = connectionSettings(values);
   const wanted = priorities(values);
-  const format = choiceOpt(values, 'format', ['pretty', 'json'] as const) ?? 'pretty';
+  const format: Format = flagOpt(values, 'raw')
+    ? 'raw'
+    : (choiceOpt(values, 'format', FORMATS) ?? 'pretty');
   const count = intOpt(values, 'count', { min: 1 });
   const timeoutMs = intOpt(values, 'timeout', { min: 1 });
   const pool = nameOpt(values, 'pool');
   const exchange = nameOpt(values, 'exchange');
-  const eventType = stringOpt(values, 'event-type');
-  const publisher = stringOpt(values, 'publisher');
-  const filterRule =
-    eventType === undefined && publisher === undefined
-      ? undefined
-      : new NotificationFilter({
-          ...(eventType === undefined ? {} : { eventType }),
-          ...(publisher === undefined ? {} : { publisherId: publisher }),
-        });
+  const selection = selectionOf(values);
   const givenTopics = listOpt(values, 'topic');
   if (givenTopics.some((t) => t === '')) throw new UsageError('--topic must not be empty');
 
-  const logger = new CliLogger(settings.debug);
-  const transport = await openNotificationTransport(settings, logger);
-  const topics = givenTopics.length > 0 ? givenTopics : [...transport.conf.notifications().topics];
-  const targets = topics.map((topic) => new Target({ topic, exchange }));
-
-  let seen = 0;
-  let resolveDone!: () => void;
-  const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  const handle = (
-    priority: NotificationPriority,
-    ctxt: unknown,
-    publisherId: string | null,
-    eventTypeValue: string,
-    payload: unknown,
-    metadata: NotificationMetadata,
-  ): NotificationResult => {
-    // Delivered after the count was reached: give it back (to the pool) untouched.
-    if (count !== undefined && seen >= count) return NotificationResult.REQUEUE;
-    seen += 1;
-    process.stdout.write(
-      render(
-        {
-          message_id: metadata.message_id,
-          timestamp: metadata.timestamp,
-          priority: priority.toUpperCase(),
-          publisher_id: publisherId,
-          event_type: eventTypeValue,
-          payload,
-          context: ctxt,
-        },
-        format,
-      ),
-    );
-    if (count !== undefined && seen >= count) resolveDone();
-    return NotificationResult.HANDLED;
-  };
-  const endpoint: Record<string, unknown> = filterRule === undefined ? {} : { filterRule };
-  for (const priority of wanted) {
-    endpoint[priority] = (...a: [unknown, string | null, string, unknown, NotificationMetadata]) =>
-      handle(priority, ...a);
-  }
-
-  const options: NotificationListenerOptions & { tap?: boolean } = {
-    // One at a time, in arrival order: the output reads like a log.
-    executor: 'blocking',
-    // Only a pool member gives back what arrives after --count; a tap queue is private.
-    allowRequeue: pool !== undefined,
-    ...(pool === undefined ? { tap: true } : { pool }),
-  };
-  const listener = getNotificationListener(transport, targets, [endpoint], options);
   const interrupt = onInterrupt();
-  let timer: NodeJS.Timeout | undefined;
-  let started = false;
   try {
-    await unlessInterrupted(
-      withDeadline(listener.start(), settings.connectTimeoutMs, () =>
-        unreachable(transport, settings.connectTimeoutMs),
-      ),
-      interrupt,
-    );
-    started = true;
-    logger.live = true;
-    if (!flagOpt(values, 'quiet')) {
-      const keys = topics.map((t) => `${t}.{${wanted.join(',')}}`).join(' ');
-      const how = pool === undefined ? 'tap' : `pool ${pool}`;
-      const where = exchange ?? transport.controlExchange;
-      process.stderr.write(`listening on ${where}: ${keys} (${how}); Ctrl-C to stop\n`);
+    const conf = await loadConfig(settings, exchange);
+    const urlText =
+      settings.url ?? conf.notifications().transport_url ?? conf.defaults().transport_url;
+    const onRabbit =
+      TransportURL.parse(urlText === '' ? 'rabbit://' : urlText).driverName === 'rabbit';
+    if (format === 'raw' && (!onRabbit || pool !== undefined)) {
+      throw new UsageError('--format raw needs the tap on RabbitMQ: not with --pool or fake://');
     }
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      if (timeoutMs !== undefined) timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const outcome = await Promise.race([
-      done.then(() => 'done' as const),
-      interrupt.promise,
-      timedOut,
-    ]);
-    if (outcome === 'timeout' && count !== undefined && seen < count) {
-      throw new CliFailure(
-        `received ${seen} of ${count} notifications within ${timeoutMs} ms`,
-        ExitCode.TIMEOUT,
-      );
+    const topics = givenTopics.length > 0 ? givenTopics : [...conf.notifications().topics];
+    const plan: ListenPlan = {
+      settings,
+      topics,
+      exchange,
+      priorities: wanted,
+      pool,
+      printer: new Printer(count, format, selection),
+      quiet: flagOpt(values, 'quiet'),
+    };
+    const stop =
+      onRabbit && pool === undefined
+        ? await unlessInterrupted(startTap(plan, conf), interrupt)
+        : await listenWithLibrary(plan, interrupt);
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        if (timeoutMs !== undefined) timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      const outcome = await Promise.race([
+        plan.printer.done.then(() => 'done' as const),
+        interrupt.promise,
+        timedOut,
+        stop.failed,
+      ]);
+      clearTimeout(timer);
+      if (outcome === 'timeout' && count !== undefined && plan.printer.seen < count) {
+        throw new CliFailure(
+          `received ${plan.printer.seen} of ${count} notifications within ${timeoutMs} ms`,
+          ExitCode.TIMEOUT,
+        );
+      }
+      return ExitCode.OK;
+    } finally {
+      await stop.close();
     }
-    return ExitCode.OK;
   } finally {
-    clearTimeout(timer);
     interrupt.dispose();
-    // A listener that never started has nothing to give back; close() would first wait
-    // for the start that is still retrying.
-    if (started) {
-      await withDeadline(listener.close(), 5_000, () => new Error('close timed out')).catch(
-        () => undefined,
+  }
+}
+
+/** A started listener: `failed` rejects if it dies; `close` stops it and never rejects. */
+export interface Started {
+  readonly failed: Promise<never>;
+  close(): Promise<void>;
+}
+
+async function startTap(
+  plan: ListenPlan,
+  conf: Awaited<ReturnType<typeof loadConfig>>,
+): Promise<Started> {
+  const broker = brokerOf(conf, plan.settings.url, 'listen');
+  const conn = await openConnection(broker, plan.settings.connectTimeoutMs);
+  const exchange = plan.exchange ?? broker.controlExchange;
+  const rabbit = conf.group<RabbitOptions>('oslo_messaging_rabbit', broker.url.query);
+  const keys = plan.topics.flatMap((t) => plan.priorities.map((p) => `${t}.${p}`));
+  const failed = new Promise<never>((_resolve, reject) => {
+    conn.on('close', (err?: Error) =>
+      reject(
+        new CliFailure(
+          `the broker closed the connection${err === undefined ? '' : `: ${err.message}`}`,
+        ),
+      ),
+    );
+  });
+  failed.catch(() => undefined);
+  try {
+    const tap = await openTap(
+      conn,
+      {
+        exchange,
+        routingKeys: keys,
+        declare: { durable: rabbit.amqp_durable_queues, autoDelete: rabbit.amqp_auto_delete },
+      },
+      'oslo-messaging-cli.listen',
+      (d) => plan.printer.offer(decodeDelivery(d), d),
+    );
+    if (!plan.quiet) {
+      const shown = plan.topics.map((t) => `${t}.{${plan.priorities.join(',')}}`).join(' ');
+      process.stderr.write(
+        `listening on ${exchange}: ${shown} (tap ${tap.queue}); Ctrl-C to stop\n`,
       );
     }
-    await closeTransport(transport, started ? 5_000 : 1_000);
+    return {
+      failed,
+      close: async () => {
+        await tap.close();
+        await conn.close().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    await conn.close().catch(() => undefined);
+    throw err;
   }
 }
 
 /** The `listen` subcommand. */
-export const listenCommand: Command = { spec, run };
+export const listenCommand: Command = { spec, run, handlesSignals: true };

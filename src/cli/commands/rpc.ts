@@ -5,7 +5,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { getRpcClient, PING_METHOD, type RPCClient, type RPCTransport } from '../../index.js';
+import {
+  getRpcClient,
+  PING_METHOD,
+  RemoteError,
+  type RPCClient,
+  type RPCTransport,
+} from '../../index.js';
 import {
   CliLogger,
   closeTransport,
@@ -27,8 +33,16 @@ import {
   type OptionSpec,
   type OptionValues,
   type ParsedArgs,
+  PROG,
 } from '../options.js';
+import { formatPythonJson } from '../python-literals.js';
 import type { Command } from './command.js';
+
+/** oslo sends the traceback as lines that end in newlines; older peers send one string. */
+function formatTraceback(lines: readonly string[]): string {
+  const text = lines.join(lines.every((l) => l.endsWith('\n')) ? '' : '\n');
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
 
 const TARGET_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   topic: { type: 'string', value: 'TOPIC', help: 'topic the server listens on (required)' },
@@ -44,7 +58,11 @@ const TARGET_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 const REQUEST_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   namespace: { type: 'string', value: 'NS', help: "the endpoint's namespace" },
   version: { type: 'string', value: 'X.Y', help: 'the API version of the request' },
-  args: { type: 'string', value: 'JSON', help: 'keyword arguments, a JSON object (default {})' },
+  args: {
+    type: 'string',
+    value: 'JSON',
+    help: 'keyword arguments, a JSON object (default {}); big integers stay exact, NaN and Infinity are accepted, as in Python',
+  },
   context: {
     type: 'string',
     value: 'JSON',
@@ -170,9 +188,15 @@ async function runCall(args: ParsedArgs): Promise<ExitCode> {
       timeoutMs + settings.connectTimeoutMs,
       () => unreachable(transport, timeoutMs + settings.connectTimeoutMs),
     );
-    const text = JSON.stringify(result ?? null, null, format === 'pretty' ? 2 : undefined);
+    const text = formatPythonJson(result ?? null, format === 'pretty' ? 2 : undefined);
     process.stdout.write(`${text}\n`);
     return ExitCode.OK;
+  } catch (err) {
+    // The remote traceback, as Python's client would log it, before the one-line error.
+    if (settings.debug && err instanceof RemoteError && err.traceback.length > 0) {
+      process.stderr.write(`${PROG}: remote traceback:\n${formatTraceback(err.traceback)}`);
+    }
+    throw err;
   } finally {
     await closeTransport(transport);
   }

@@ -1,0 +1,106 @@
+/**
+ * Every TypeScript snippet in the documentation compiles under the project's strict
+ * settings, and every one that is a complete program runs (against `fake://`), as a
+ * reader would paste it: `import ... from 'oslo-messaging'` resolves to this checkout.
+ * See `snippets.ts` for how blocks are marked.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import ts from 'typescript';
+
+import { docFiles, fileNameOf, programsOf, where, type DocProgram } from './snippets.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// Under the repository (ESM by its package.json; build-check/ is ignored by git and lint).
+const DIR = join(ROOT, 'build-check', `doc-snippets-${process.pid}`);
+
+const programs: DocProgram[] = docFiles(ROOT).flatMap((f) => programsOf(ROOT, f));
+let diagnostics = new Map<string, string[]>();
+
+before(() => {
+  mkdirSync(DIR, { recursive: true });
+  const tsconfig = {
+    extends: join(ROOT, 'tsconfig.json'),
+    compilerOptions: {
+      noEmit: true,
+      rootDir: ROOT,
+      paths: {
+        'oslo-messaging': [join(ROOT, 'src/index.ts')],
+        'oslo-messaging/testing': [join(ROOT, 'src/testing/index.ts')],
+      },
+    },
+    include: ['*.ts'],
+    // The base's outDir (build-check/) would otherwise exclude this very folder.
+    exclude: [],
+  };
+  writeFileSync(join(DIR, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
+  for (const p of programs) {
+    // `export {}` keeps each program a module of its own (top-level await, own scope).
+    writeFileSync(join(DIR, fileNameOf(p)), `${p.source}\nexport {};\n`);
+  }
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(DIR, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
+    },
+  );
+  if (parsed === undefined || parsed.errors.length > 0 || parsed.fileNames.length === 0) {
+    const why = parsed?.errors.map((e) => ts.flattenDiagnosticMessageText(e.messageText, ' '));
+    throw new Error(`cannot read the snippets tsconfig: ${why?.join('; ') ?? ''}`);
+  }
+  const program = ts.createProgram(parsed.fileNames, parsed.options);
+  diagnostics = new Map();
+  for (const d of ts.getPreEmitDiagnostics(program)) {
+    const file = d.file?.fileName ?? '(global)';
+    const pos =
+      d.file !== undefined && d.start !== undefined
+        ? d.file.getLineAndCharacterOfPosition(d.start)
+        : undefined;
+    const text = `${pos === undefined ? '' : `line ${pos.line + 1}: `}${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
+    diagnostics.set(file, [...(diagnostics.get(file) ?? []), text]);
+  }
+});
+
+after(() => rmSync(DIR, { recursive: true, force: true }));
+
+test('docs - the documentation has TypeScript snippets to check', () => {
+  assert.ok(programs.length >= 5, `only ${programs.length} snippets found`);
+});
+
+for (const p of programs) {
+  test(`docs - ${p.name} (${where(ROOT, p)}) compiles under the strict settings`, () => {
+    const file = join(DIR, fileNameOf(p));
+    const errors = [...diagnostics.entries()]
+      .filter(([f]) => f === file || f === '(global)')
+      .flatMap(([, list]) => list);
+    assert.deepEqual(errors, [], `${where(ROOT, p)}:\n${errors.join('\n')}`);
+  });
+  if (!p.run) continue;
+  test(`docs - ${p.name} (${where(ROOT, p)}) runs`, async () => {
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', fileNameOf(p)],
+          { cwd: DIR, timeout: 30_000, env: { ...process.env, OSLO_MESSAGING_TRANSPORT_URL: '' } },
+          (err, stdout, stderr) =>
+            resolve({
+              code: err === null ? 0 : typeof err.code === 'number' ? err.code : null,
+              stdout,
+              stderr,
+            }),
+        );
+      },
+    );
+    assert.equal(run.code, 0, `${where(ROOT, p)} failed:\n${run.stderr}${run.stdout}`);
+  });
+}
