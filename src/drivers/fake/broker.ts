@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { Credit } from '../common/credit.js';
 
 /** The type of an exchange. oslo binds exact keys only, so `topic` matches exactly. */
 export type ExchangeType = 'topic' | 'fanout';
@@ -49,28 +50,11 @@ interface Exchange {
 
 /**
  * Delivery credit shared by a group of consumers (one listener): at most `limit`
- * messages delivered and not yet settled, across all its queues.
+ * messages delivered and not yet settled, across all its queues. When credit comes
+ * back, the queues this group consumes are woken.
  */
-export class CreditPool {
-  readonly limit: number;
-  #unsettled = 0;
+export class CreditPool extends Credit {
   readonly #consumers = new Set<Consumer>();
-
-  constructor(limit: number) {
-    if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 1))) {
-      throw new RangeError(`maxUnsettled must be a positive integer, got ${limit}`);
-    }
-    this.limit = limit;
-  }
-
-  /** Messages delivered and not settled. */
-  get unsettled(): number {
-    return this.#unsettled;
-  }
-
-  get available(): boolean {
-    return this.#unsettled < this.limit;
-  }
 
   /** @internal */
   add(consumer: Consumer): void {
@@ -82,14 +66,9 @@ export class CreditPool {
     this.#consumers.delete(consumer);
   }
 
-  /** @internal */
-  take(): void {
-    this.#unsettled++;
-  }
-
-  /** @internal Frees one credit and wakes the queues this group consumes. */
-  give(): void {
-    this.#unsettled--;
+  /** Frees one credit and wakes the queues this group consumes. */
+  override give(): void {
+    super.give();
     for (const consumer of this.#consumers) consumer.queue.schedule();
   }
 }

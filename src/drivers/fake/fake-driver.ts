@@ -32,17 +32,8 @@ import {
 } from '../common/addresses.js';
 import { callMonitorSeconds } from '../common/call-monitor.js';
 import { ReplyWaiter } from '../common/reply-waiter.js';
-import type {
-  DriverCapabilities,
-  DriverContext,
-  DriverListener,
-  NotificationListenRequest,
-  NotificationRequest,
-  RpcIncomingMessage,
-  RpcListenRequest,
-  SendRequest,
-  TransportDriver,
-} from '../driver.js';
+// The whole contract, under one name: this file implements it.
+import type * as contract from '../driver.js';
 import {
   CreditPool,
   fakeVirtualHost,
@@ -58,8 +49,8 @@ import {
   type Releasable,
 } from './listener.js';
 
-class FakeDriver implements TransportDriver, ListenerHost {
-  readonly capabilities: DriverCapabilities;
+class FakeDriver implements contract.TransportDriver, ListenerHost {
+  readonly capabilities: contract.DriverCapabilities;
   readonly logger: Logger;
   readonly #vhost: FakeVirtualHost;
   readonly #waiter: ReplyWaiter;
@@ -67,7 +58,7 @@ class FakeDriver implements TransportDriver, ListenerHost {
   #reply: { queue: FakeQueue; consumer: Consumer } | undefined;
   #closed = false;
 
-  constructor(context: DriverContext) {
+  constructor(context: contract.DriverContext) {
     this.logger = context.logger;
     this.capabilities = context.capabilities;
     this.#vhost = fakeVirtualHost(vhostName(context.url.virtualHost));
@@ -101,7 +92,7 @@ class FakeDriver implements TransportDriver, ListenerHost {
     return this.#reply.queue.name;
   }
 
-  async send(request: SendRequest): Promise<unknown> {
+  async send(request: contract.SendRequest): Promise<unknown> {
     const { target, signal } = request;
     signal?.throwIfAborted();
     const topic = target.topic;
@@ -155,7 +146,7 @@ class FakeDriver implements TransportDriver, ListenerHost {
     return reply;
   }
 
-  async sendNotification(request: NotificationRequest): Promise<void> {
+  async sendNotification(request: contract.NotificationRequest): Promise<void> {
     const { target, message } = request;
     request.signal?.throwIfAborted();
     const body = encodeNotification(message, request.ctxt, request.version);
@@ -168,7 +159,7 @@ class FakeDriver implements TransportDriver, ListenerHost {
     this.#vhost.publish(exchange, routingKey, body, { headers: request.headers });
   }
 
-  listen(request: RpcListenRequest): DriverListener<RpcIncomingMessage> {
+  listen(request: contract.RpcListenRequest): contract.DriverListener<contract.RpcIncomingMessage> {
     const { target } = request;
     const topic = target.topic;
     const vhost = this.#vhost;
@@ -205,7 +196,7 @@ class FakeDriver implements TransportDriver, ListenerHost {
     return listener;
   }
 
-  listenForNotifications(request: NotificationListenRequest): DriverListener {
+  listenForNotifications(request: contract.NotificationListenRequest): contract.DriverListener {
     const { pool } = request;
     const routes = request.bindings.map(({ target, priority }) => ({
       exchange: target.exchange,
@@ -250,6 +241,6 @@ class FakeDriver implements TransportDriver, ListenerHost {
 }
 
 /** The `fake` driver factory (registered for the `fake://` scheme). */
-export function createFakeDriver(context: DriverContext): TransportDriver {
+export function createFakeDriver(context: contract.DriverContext): contract.TransportDriver {
   return new FakeDriver(context);
 }

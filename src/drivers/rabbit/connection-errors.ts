@@ -82,12 +82,6 @@ export function channelFailure(err: unknown): Error {
   return new ChannelLost({ cause: err });
 }
 
-/** Whether an amqplib error is a hard channel error (see {@link AmqpChannelError}). */
-export function isHardChannelError(err: unknown): boolean {
-  const code = amqpReplyCode(err);
-  return code !== undefined && HARD_CHANNEL_CODES.has(code);
-}
-
 /** A readable message from anything thrown. */
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -7,6 +7,7 @@
  * @module
  */
 import { ServerListenError } from '../../errors.js';
+import { Credit } from '../common/credit.js';
 import type { Logger } from '../../log.js';
 import type { DriverListener, IncomingMessage, MessageCallback } from '../driver.js';
 import {
@@ -61,24 +62,23 @@ export abstract class RabbitListener<M extends IncomingMessage>
 {
   protected readonly host: ListenerHost;
   protected readonly connection: RabbitConnection;
-  readonly #maxUnsettled: number;
+  readonly #credit: Credit;
   readonly #target: unknown;
   #specs: readonly ConsumerSpec[] = [];
   #consumers: RabbitConsumer[] = [];
   #state: 'new' | 'starting' | 'started' | 'stopped' | 'closed' = 'new';
   #onMessage: MessageCallback<M> | undefined;
-  #unsettled = 0;
   #buffer: { delivery: Delivery; prepared: Prepared<M> }[] = [];
   #cleanup: Promise<void> | undefined;
 
   constructor(host: ListenerHost, maxUnsettled: number, target: unknown) {
     this.host = host;
-    this.#maxUnsettled = Math.max(1, Math.floor(maxUnsettled));
+    this.#credit = new Credit(Math.max(1, Math.floor(maxUnsettled)));
     this.#target = target;
     this.connection = new RabbitConnection({
       ...host.settings.connection,
       role: 'consume',
-      prefetch: listenerPrefetch(host.settings, this.#maxUnsettled),
+      prefetch: listenerPrefetch(host.settings, this.#credit.limit),
       connectionName: defaultConnectionName(),
       onReconnect: (conn) => this.#declareAll(conn),
     });
@@ -108,7 +108,7 @@ export abstract class RabbitListener<M extends IncomingMessage>
 
   /** Messages handed to the server and not yet settled. */
   get unsettled(): number {
-    return this.#unsettled;
+    return this.#credit.unsettled;
   }
 
   async start(onMessage: MessageCallback<M>): Promise<void> {
@@ -175,7 +175,7 @@ export abstract class RabbitListener<M extends IncomingMessage>
 
   /** Settle bookkeeping: one credit back, then the next buffered message goes out. */
   protected settled(): void {
-    this.#unsettled = Math.max(0, this.#unsettled - 1);
+    this.#credit.give();
     this.#pump();
   }
 
@@ -210,12 +210,13 @@ export abstract class RabbitListener<M extends IncomingMessage>
   }
 
   #pump(): void {
-    while (this.#unsettled < this.#maxUnsettled && this.#state === 'started') {
+    const credit = this.#credit;
+    while (credit.available && this.#state === 'started') {
       const next = this.#buffer.shift();
       if (next === undefined) return;
       const onMessage = this.#onMessage;
       if (onMessage === undefined) return;
-      this.#unsettled += 1;
+      credit.take();
       next.prepared.onHandOver?.();
       try {
         onMessage(next.prepared.message);
