@@ -26,6 +26,10 @@ export { MessageHandlingServer } from './server.js';
 export { EXECUTORS } from './executor.js';
 export { defaultLogger, silentLogger } from './log.js';
 
+// Data fidelity: Python's numbers, JSON and regular expressions
+export { PyFloat, pyFloat, isReceivedFloat } from './wire/pynumbers.js';
+export { pyDumps, pyLoads } from './wire/pyjson.js';
+
 // Errors
 export {
   MessagingException,
@@ -105,6 +109,7 @@ export type { Serializer } from './serializer.js';
 export type { ServerOptions, ServerState } from './server.js';
 export type { ExecutorName } from './executor.js';
 export type { Logger } from './log.js';
+export type { PyInt } from './wire/pynumbers.js';
 export type { MessagingErrorOptions } from './errors.js';
 export type {
   FailureInfo,

@@ -7,6 +7,7 @@
  */
 import type { Context } from '../drivers/driver.js';
 import { setOwnKey } from '../wire/pyjson.js';
+import { inheritFloatMarks } from '../wire/pynumbers.js';
 import { NoSuchMethod, UnsupportedVersion } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { NoOpSerializer, type Serializer } from '../serializer.js';
@@ -191,6 +192,8 @@ export class RPCDispatcher {
           this.serializer.deserializeEntity(ctxt, (rawArgs as Record<string, unknown>)[name]),
         );
       }
+      // An endpoint that echoes or forwards its args sends received whole floats as floats.
+      inheritFloatMarks(rawArgs, args);
       const result: unknown = await (fn as (ctxt: unknown, args: unknown) => unknown).call(
         endpoint,
         ctxt,

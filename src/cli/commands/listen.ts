@@ -24,6 +24,7 @@ import {
   withDeadline,
 } from '../connection.js';
 import { CliFailure, ExitCode, UsageError } from '../errors.js';
+import { formatJson } from '../json.js';
 import {
   choiceOpt,
   CONNECTION_OPTIONS,
@@ -106,9 +107,9 @@ function priorities(values: ParsedArgs['values']): NotificationPriority[] {
 }
 
 function render(n: Received, format: 'pretty' | 'json'): string {
-  if (format === 'json') return `${JSON.stringify(n)}\n`;
+  if (format === 'json') return `${formatJson(n)}\n`;
   const head = [n.timestamp, n.priority.padEnd(8), n.event_type, `publisher=${n.publisher_id}`];
-  const body = JSON.stringify(n.payload, null, 2).replace(/^/gm, '  ');
+  const body = formatJson(n.payload, 2).replace(/^/gm, '  ');
   return `${head.join('  ')}  id=${n.message_id}\n${body}\n`;
 }
 

@@ -16,6 +16,7 @@ import {
   type ConnectionSettings,
 } from '../connection.js';
 import { ExitCode, UsageError } from '../errors.js';
+import { formatJson } from '../json.js';
 import {
   choiceOpt,
   CONNECTION_OPTIONS,
@@ -170,7 +171,7 @@ async function runCall(args: ParsedArgs): Promise<ExitCode> {
       timeoutMs + settings.connectTimeoutMs,
       () => unreachable(transport, timeoutMs + settings.connectTimeoutMs),
     );
-    const text = JSON.stringify(result ?? null, null, format === 'pretty' ? 2 : undefined);
+    const text = formatJson(result ?? null, format === 'pretty' ? 2 : 0);
     process.stdout.write(`${text}\n`);
     return ExitCode.OK;
   } finally {
@@ -213,7 +214,7 @@ async function runPing(args: ParsedArgs): Promise<ExitCode> {
       );
       const ms = performance.now() - start;
       times.push(ms);
-      const text = typeof reply === 'string' ? reply : JSON.stringify(reply);
+      const text = typeof reply === 'string' ? reply : formatJson(reply);
       process.stdout.write(`${text} from ${label}: time=${ms.toFixed(2)} ms\n`);
     }
     if (count > 1) {
