@@ -29,6 +29,7 @@ export { defaultLogger, silentLogger } from './log.js';
 // Data fidelity: Python's numbers, JSON and regular expressions
 export { PyFloat, pyFloat, isReceivedFloat } from './wire/pynumbers.js';
 export { pyDumps, pyLoads } from './wire/pyjson.js';
+export { PythonRegExp } from './wire/python-re.js';
 
 // Errors
 export {
@@ -52,6 +53,8 @@ export {
   UnsupportedVersion,
   ExpectedException,
   RemoteError,
+  PatternError,
+  UnsupportedPattern,
 } from './errors.js';
 
 // RPC
