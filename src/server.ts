@@ -87,7 +87,7 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
       try {
         await task();
       } catch (err) {
-        this.logger.error('Unhandled error while processing a message: %s', err);
+        this.logger.error('Unhandled error while processing a message', { err });
       }
     });
   }
@@ -199,7 +199,7 @@ export abstract class MessageHandlingServer<M extends IncomingMessage = Incoming
     try {
       await run.listener?.stop();
     } catch (err) {
-      this.logger.warn('Error while stopping the listener: %s', err);
+      this.logger.warn('Error while stopping the listener', { err });
     }
     this.onStopped();
     this.#state = 'stopped';

@@ -9,7 +9,7 @@ import {
   MessagingTimeout,
   RemoteError,
 } from '../../src/errors.js';
-import { silentLogger, type Logger } from '../../src/log.js';
+import { formatLogRecord, silentLogger, type Logger } from '../../src/log.js';
 import {
   RPCDispatcher,
   RPCServer,
@@ -38,7 +38,7 @@ function recordingLogger(): Logger & {
   const keep =
     (level: keyof typeof lines) =>
     (message: string, ...args: unknown[]) =>
-      lines[level].push([message, ...args.map(String)].join(' '));
+      lines[level].push(formatLogRecord(message, args));
   return {
     lines,
     debug: keep('debug'),

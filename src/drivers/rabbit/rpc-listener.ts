@@ -9,6 +9,7 @@ import type { Target } from '../../target.js';
 import type { RpcIncomingMessage, RpcReply } from '../driver.js';
 import { hex32, type UnpackedMessage } from '../../wire/envelope.js';
 import { callMonitorTimeoutFromWire } from '../common/reply-waiter.js';
+import { preview } from '../../wire/bounds.js';
 import { UniqueIdCache } from './caches.js';
 import type { Delivery } from './connection.js';
 import { RabbitIncomingMessage, unpackRpcRequest, type Settler } from './incoming.js';
@@ -43,7 +44,10 @@ export class RabbitRpcMessage extends RabbitIncomingMessage implements RpcIncomi
     this.#sender = sender;
     this.callMonitorTimeoutMs = callMonitorTimeoutFromWire(unpacked.clientTimeout);
     if (unpacked.clientTimeout !== null && this.callMonitorTimeoutMs === undefined) {
-      host.logger.warn('Client provided an invalid timeout value of %j', unpacked.clientTimeout);
+      host.logger.warn(
+        'Client provided an invalid timeout value of %s',
+        preview(unpacked.clientTimeout),
+      );
     }
   }
 
@@ -81,7 +85,7 @@ export class RpcListener extends RabbitListener<RpcIncomingMessage> {
   readonly #server: string | undefined;
   readonly #fanoutQueue: string;
   readonly #sender: ReplySender;
-  /** oslo checks and records `_unique_id`s of requests (last 16); a repeat gets no reply. */
+  /** Recorded `_unique_id`s of requests (see ../common/duplicates.ts); a repeat gets no reply. */
   readonly #duplicates = new UniqueIdCache();
   readonly #settler: Settler;
 
