@@ -100,6 +100,11 @@ export class Transport {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.cleanup();
   }
+
+  /** `RPCTransport(rabbit://nova:***@ctl1:5672/)`: passwords masked, safe to log. */
+  toString(): string {
+    return `${this.constructor.name}(${String(this.url)})`;
+  }
 }
 
 /** A transport for RPC clients and servers. */
