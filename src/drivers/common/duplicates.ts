@@ -11,10 +11,11 @@
  * The guarantee: a redelivered copy is dropped (acked, not dispatched) when its first
  * copy was recorded by the same listener (an RPC request when it is handed to the server,
  * a notification when it is acked) and fewer than {@link DUPLICATE_CACHE_SIZE} other
- * messages were recorded since. That covers a whole redelivery burst: the messages in it
- * are at most the listener's unsettled window (its prefetch; by default twice the
- * executor's 64 handlers), far below the cache size, as measured in
- * `test/functional/rabbit-duplicates.test.ts`. Not covered: a copy redelivered to
+ * messages were recorded since. A redelivery burst holds at most the listener's unsettled
+ * window (its prefetch; by default twice the executor's 64 handlers, so 128), and the
+ * broker redelivers it before newer messages, so the whole burst fits in the cache. (This
+ * size is derived from that bound; a measurement with a connection killed mid-stream is
+ * still to be added as a functional test.) Not covered: a copy redelivered to
  * another listener or process, a notification redelivered while its first copy is still
  * being handled (oslo records on ack too), and anything after a restart.
  *
