@@ -227,3 +227,34 @@ export class RemoteError extends MessagingException {
     this.kwargs = fields.kwargs ?? {};
   }
 }
+
+/**
+ * A regular expression (in Python `re` syntax, e.g. a `NotificationFilter` pattern) that
+ * Python itself would refuse, with Python's reason (its `re.error`, `re.PatternError`
+ * since 3.13), or one that {@link UnsupportedPattern} cannot translate exactly.
+ */
+export class PatternError extends MessagingException {
+  /** The pattern as given. */
+  readonly pattern: string;
+  /** Where in the pattern the problem is (a code unit index), when known. */
+  readonly pos: number | undefined;
+  constructor(reason: string, pattern: string, pos?: number, options?: MessagingErrorOptions) {
+    super(pos === undefined ? reason : `${reason} at position ${pos}`, options);
+    this.pattern = pattern;
+    this.pos = pos;
+  }
+}
+
+/**
+ * A valid Python regular expression using a construct that has no exact JavaScript
+ * translation (a conditional group, `\N{...}`, a case-insensitive backreference...).
+ * Refused when the pattern is compiled, never matched differently; `construct` names it.
+ */
+export class UnsupportedPattern extends PatternError {
+  /** The construct, e.g. `(?(1)...)`, as a user can look it up in Python's docs. */
+  readonly construct: string;
+  constructor(construct: string, pattern: string, pos?: number, options?: MessagingErrorOptions) {
+    super(`unsupported in a Python pattern here: ${construct}`, pattern, pos, options);
+    this.construct = construct;
+  }
+}

@@ -26,7 +26,12 @@ export { NoOpSerializer, JsonPayloadSerializer } from './serializer.js';
 export { isCompatible as versionIsCompatible } from './version.js';
 export { MessageHandlingServer } from './server.js';
 export { EXECUTORS } from './executor.js';
-export { defaultLogger, silentLogger } from './log.js';
+export { defaultLogger, silentLogger, formatLogRecord, errorSummary } from './log.js';
+
+// Data fidelity: Python's numbers, JSON and regular expressions
+export { PyFloat, pyFloat, isReceivedFloat } from './wire/pynumbers.js';
+export { pyDumps, pyLoads } from './wire/pyjson.js';
+export { PythonRegExp } from './wire/python-re.js';
 
 // Errors
 export {
@@ -51,6 +56,8 @@ export {
   UnsupportedVersion,
   ExpectedException,
   RemoteError,
+  PatternError,
+  UnsupportedPattern,
 } from './errors.js';
 
 // RPC
@@ -109,7 +116,8 @@ export type { TargetFields, TargetOverrides } from './target.js';
 export type { Serializer } from './serializer.js';
 export type { ServerOptions, ServerState } from './server.js';
 export type { ExecutorName } from './executor.js';
-export type { Logger } from './log.js';
+export type { Logger, LogFields } from './log.js';
+export type { PyInt } from './wire/pynumbers.js';
 export type { MessagingErrorOptions } from './errors.js';
 export type {
   FailureInfo,

@@ -85,7 +85,7 @@ export abstract class MessageHandlingServer {
       try {
         await task();
       } catch (err) {
-        this.logger.error('Unhandled error while processing a message: %s', err);
+        this.logger.error('Unhandled error while processing a message', { err });
       }
     });
   }
@@ -219,7 +219,7 @@ export abstract class MessageHandlingServer {
     try {
       await run.listener?.stop();
     } catch (err) {
-      this.logger.warn('Error while stopping the listener: %s', err);
+      this.logger.warn('Error while stopping the listener', { err });
     }
     this.onStopped();
     this.#state = 'stopped';
@@ -293,7 +293,7 @@ export abstract class MessageHandlingServer {
     try {
       await this.stop();
     } catch (err) {
-      this.logger.warn('Error while stopping a server on transport cleanup: %s', err);
+      this.logger.warn('Error while stopping a server on transport cleanup', { err });
     }
   }
 

@@ -87,7 +87,7 @@ function safely<T>(logger: Logger, fn: () => T): T | undefined {
   try {
     return fn();
   } catch (err) {
-    logger.error('A transport hook threw: %s', err);
+    logger.error('A transport hook threw', { err });
     return undefined;
   }
 }

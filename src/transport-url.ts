@@ -7,9 +7,11 @@
  * @module
  */
 import { isIPv6 } from 'node:net';
+import { inspect } from 'node:util';
 
 import { InvalidTransportURL } from './errors.js';
 import { defaultLogger, type Logger } from './log.js';
+import { redactedView, SECRET_MASK } from './redact.js';
 
 /** One broker address of a {@link TransportURL}, as written in the URL. */
 export interface TransportHost {
@@ -58,7 +60,7 @@ export interface TransportURLParseOptions {
 /** The port the rabbit driver uses when a host has none. */
 export const DEFAULT_AMQP_PORT = 5672;
 
-const PASSWORD_MASK = '****';
+const PASSWORD_MASK = SECRET_MASK;
 const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]*):/;
 // Control characters are never valid in a URL; Python silently drops some of them, which
 // would turn a pasted "pass\tword" into a different password.
@@ -90,7 +92,17 @@ export class TransportURL {
   constructor(fields: TransportURLFields) {
     this.transport = fields.transport;
     this.transportSuffix = fields.transportSuffix;
-    this.hosts = Object.freeze((fields.hosts ?? []).map((h) => Object.freeze({ ...h })));
+    // Passwords stay readable to drivers, but util.inspect and JSON.stringify of a host
+    // (or of the URL) show `***`.
+    this.hosts = Object.freeze(
+      (fields.hosts ?? []).map((h) =>
+        Object.freeze(
+          redactedView({ ...h }, () =>
+            h.password === undefined ? { ...h } : { ...h, password: PASSWORD_MASK },
+          ),
+        ),
+      ),
+    );
     this.virtualHost = fields.virtualHost;
     this.query = Object.freeze({ ...fields.query });
     Object.freeze(this);
@@ -237,7 +249,7 @@ export class TransportURL {
     );
   }
 
-  /** The URL in oslo's format, with every password replaced by `****`. Safe to log. */
+  /** The URL in oslo's format, with every password replaced by `***`. Safe to log. */
   toString(): string {
     return this.format(true);
   }
@@ -250,6 +262,11 @@ export class TransportURL {
   /** `JSON.stringify` gives the masked form. */
   toJSON(): string {
     return this.format(true);
+  }
+
+  /** `util.inspect` (console.log, loggers) shows the masked form. */
+  [inspect.custom](): string {
+    return `TransportURL<${this.format(true)}>`;
   }
 
   private format(mask: boolean): string {
@@ -378,7 +395,7 @@ function quotePlus(text: string): string {
 }
 
 /**
- * The URL with anything that may be a password replaced by `****`, for error messages about
+ * The URL with anything that may be a password replaced by `***`, for error messages about
  * URLs that did not parse. Errs on the side of masking: everything between a `:` and the
  * last `@` of a credentials segment goes.
  */

@@ -322,7 +322,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
       try {
         await (await driver).cleanup();
       } catch (err) {
-        this.logger.warn('Error while cleaning up the transport: %s', err);
+        this.logger.warn('Error while cleaning up the transport', { err });
       }
     }
     this.#states.clear();
@@ -395,8 +395,13 @@ export class Transport extends EventEmitter<TransportEventMap> {
     try {
       (this.emit as (e: K, ...a: TransportEventMap[K]) => boolean)(event, ...args);
     } catch (err) {
-      this.logger.error('A "%s" listener of the transport threw: %s', event, err);
+      this.logger.error('A "%s" listener of the transport threw', event, { err });
     }
+  }
+
+  /** `RPCTransport(rabbit://nova:***@ctl1:5672/)`: passwords masked, safe to log. */
+  override toString(): string {
+    return `${this.constructor.name}(${String(this.url)})`;
   }
 }
 

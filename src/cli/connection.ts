@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { format } from 'node:util';
 
 import {
   Config,
+  formatLogRecord,
   getNotificationTransport,
   getRpcTransport,
   type Logger,
@@ -16,7 +16,7 @@ import {
   type Transport,
 } from '../index.js';
 import { checkBroker } from './amqp/broker.js';
-import { CliFailure, ConnectFailure, describeError, oneLine, signalExitCode } from './errors.js';
+import { CliFailure, ConnectFailure, oneLine, signalExitCode } from './errors.js';
 import { flagOpt, intOpt, listOpt, nameOpt, PROG, type OptionValues } from './options.js';
 
 /** The environment variable read when `--url` is not given. */
@@ -69,8 +69,9 @@ export class CliLogger implements Logger {
 }
 
 function render(message: string, args: unknown[]): string {
-  // util.format would print an Error's stack; the tool shows `Class: message` only.
-  return oneLine(format(message, ...args.map((a) => (a instanceof Error ? describeError(a) : a))));
+  // The library's one-line form (errors as `Class: message`, structured fields as
+  // key=value); the tool shows no stack.
+  return oneLine(formatLogRecord(message, args).split('\n')[0] ?? '');
 }
 
 /** The options about the connection every broker-facing subcommand takes. */

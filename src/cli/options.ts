@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 
 import { UsageError } from './errors.js';
-import { parsePythonJson } from './python-literals.js';
+import { parseJson } from './json.js';
 
 /** The name the tool is invoked as, in messages and help. */
 export const PROG = 'oslo-messaging';
@@ -279,15 +279,14 @@ export function choiceOpt<T extends string>(
 }
 
 /**
- * Any JSON value from an option, or `undefined` when not given. Read as Python's
- * `json.loads` reads it: integers beyond 2^53 stay exact (bigint), and `NaN`, `Infinity`
- * and `-Infinity` are accepted.
+ * Any JSON value from an option, or `undefined` when not given. Read as Python reads it:
+ * integers beyond 2^53 arrive as `bigint`s, `NaN` and `Infinity` are accepted.
  */
 export function jsonOpt(values: OptionValues, name: string): unknown {
   const text = stringOpt(values, name);
   if (text === undefined) return undefined;
   try {
-    return parsePythonJson(text);
+    return parseJson(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new UsageError(`--${name} is not valid JSON: ${reason}`);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SECRET_MASK } from '../redact.js';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
@@ -24,7 +25,7 @@ import type {
 /** Anything {@link Config.from} accepts: a `Config`, or a plain object of oslo options by group. */
 export type ConfigInput = Config | ConfigObject;
 
-const MASK = '****';
+const MASK = SECRET_MASK;
 
 /**
  * Resolved oslo.messaging configuration. Immutable: every value is converted and checked
@@ -211,7 +212,7 @@ export class Config {
   }
 
   /**
-   * Every known option's value by group, secret ones (transport URLs) shown as `****`:
+   * Every known option's value by group, secret ones (transport URLs) shown as `***`:
    * what `JSON.stringify(config)` gives, safe to log (like oslo's `log_opt_values`).
    */
   toJSON(): Record<string, Record<string, unknown>> {

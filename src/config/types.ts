@@ -38,7 +38,7 @@ export interface OptionInfo {
   readonly deprecatedNames?: readonly DeprecatedName[];
   /** The option itself is deprecated and may go away. */
   readonly deprecatedForRemoval?: boolean;
-  /** The value may hold credentials: listings show `****`. */
+  /** The value may hold credentials: listings show `***`. */
   readonly secret?: boolean;
   readonly unit?: OptionUnit;
 }

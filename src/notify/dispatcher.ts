@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { preview } from '../wire/bounds.js';
 import type { IncomingMessage } from '../drivers/driver.js';
 import type { Logger } from '../log.js';
 import type { Serializer } from '../serializer.js';
@@ -195,7 +196,7 @@ export class NotificationDispatcher {
   async dispatch(incoming: IncomingMessage): Promise<NotificationResult | undefined> {
     const { priority, message } = this.extract(incoming);
     if (!isPriority(priority)) {
-      this.logger.warn('Unknown priority "%s"', priority);
+      this.logger.warn('Unknown priority "%s"', preview(priority));
       return undefined;
     }
     for (const callback of this.callbacks.get(priority) ?? []) {
@@ -247,10 +248,10 @@ export class NotificationDispatcher {
       // A custom filter that throws must not wedge the message; oslo would requeue it
       // through the listener, we skip that endpoint and say why.
       this.logger.error(
-        'filterRule of %s raised an exception; skipping it for %s: %s',
+        'filterRule of %s raised an exception; skipping it for %s',
         endpointName(callback.endpoint),
-        message.event_type,
-        err,
+        preview(message.event_type),
+        { err },
       );
       return false;
     }
@@ -262,11 +263,11 @@ export class NotificationDispatcher {
       return await callback.method.apply(callback.endpoint, args);
     } catch (err) {
       this.logger.error(
-        'Callback %s.%s raised an exception while handling %s: %s',
+        'Callback %s.%s raised an exception while handling %s',
         endpointName(callback.endpoint),
         callback.name,
-        what,
-        err,
+        preview(what),
+        { err },
       );
       return NotificationResult.REQUEUE;
     }
@@ -303,7 +304,7 @@ export class BatchNotificationDispatcher extends NotificationDispatcher {
       const group = groups.get(priority);
       if (group === undefined) continue;
       if (!isPriority(priority)) {
-        this.logger.warn('Unknown priority "%s"', priority);
+        this.logger.warn('Unknown priority "%s"', preview(priority));
         continue;
       }
       for (const callback of this.callbacks.get(priority) ?? []) {

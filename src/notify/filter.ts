@@ -3,6 +3,8 @@
  *
  * @module
  */
+import { PatternError } from '../errors.js';
+import { PythonRegExp } from '../wire/python-re.js';
 
 /**
  * A pattern: a string holding a Python regular expression (what oslo's `filter_rule`
@@ -12,12 +14,12 @@
  * the value only**, not at its end. `'^compute'` and `'compute'` are the same rule;
  * write `'^active$'` to match the whole value.
  *
- * A string is translated from Python syntax: `(?P<name>...)` and `(?P=name)` named
- * groups, leading inline flags `(?i)`, `(?m)`, `(?s)`, the anchors `\A` and `\Z`, a `]`
- * first in a character class, and `$`, which (as in Python) also matches before a final
- * newline. Verbose patterns (`(?x)`) are refused. Other syntax is read by JavaScript's
- * `RegExp`, which agrees with Python on what filters normally use. A `RegExp` is used
- * as it is (its flags kept, except `g`).
+ * A string is a Python `re` pattern with Python's meaning (see `PythonRegExp`): `\w`,
+ * `\d`, `\s` and `\b` are Unicode as in Python, `.` excludes only `\n`, `$` also matches
+ * before a final newline, `{,n}` is a quantifier, `(?P<name>...)`, `(?#...)`, inline flags
+ * such as `(?i)` and `(?x)`, scoped flags, atomic groups and possessive quantifiers are
+ * understood. A pattern that cannot be translated exactly is refused at construction.
+ * A `RegExp` is used as it is, with JavaScript's meaning (its flags kept, except `g`).
  */
 export type FilterPattern = string | RegExp;
 
@@ -53,110 +55,37 @@ export interface NotificationFilterLike {
   ): boolean;
 }
 
-// Python's `$` (without MULTILINE) matches at the end or before a final newline;
-// JavaScript's only at the end. `\A` and `\Z` are absolute whatever the flags.
-const PY_DOLLAR = '(?=\\n?(?![\\s\\S]))';
-const PY_START = '(?<![\\s\\S])';
-const PY_END = '(?![\\s\\S])';
-
-/** Translate a Python `re` pattern to a JavaScript one (see {@link FilterPattern}). */
-function translatePython(pattern: string): { source: string; flags: string } {
-  let flags = '';
-  let i = 0;
-  const inline = /^\(\?([aiLmsux]+)\)/.exec(pattern);
-  if (inline !== null) {
-    const letters = inline[1] ?? '';
-    if (letters.includes('x')) throw new SyntaxError('verbose patterns ((?x)) are not supported');
-    for (const letter of letters)
-      if ('ims'.includes(letter) && !flags.includes(letter)) flags += letter;
-    i = inline[0].length;
-  }
-  const multiline = flags.includes('m');
-  let out = '';
-  let inClass = false;
-  let classStart = false;
-  while (i < pattern.length) {
-    const c = pattern.charAt(i);
-    if (c === '\\') {
-      const next = pattern.charAt(i + 1);
-      if (next === '') throw new SyntaxError('bad escape (end of pattern)');
-      if (!inClass && next === 'A') out += PY_START;
-      else if (!inClass && next === 'Z') out += PY_END;
-      else out += c + next;
-      i += 2;
-      classStart = false;
-      continue;
-    }
-    if (inClass) {
-      // Python reads a `]` right after `[` or `[^` as a literal; JavaScript as an empty class.
-      if (c === ']' && classStart) out += '\\]';
-      else {
-        if (c === ']') inClass = false;
-        out += c;
-      }
-      classStart = false;
-      i += 1;
-      continue;
-    }
-    if (c === '[') {
-      inClass = true;
-      classStart = true;
-      out += c;
-      i += 1;
-      if (pattern.charAt(i) === '^') {
-        out += '^';
-        i += 1;
-      }
-      continue;
-    }
-    if (c === '$') {
-      out += multiline ? '$' : PY_DOLLAR;
-      i += 1;
-      continue;
-    }
-    if (pattern.startsWith('(?P<', i)) {
-      out += '(?<';
-      i += 4;
-      continue;
-    }
-    if (pattern.startsWith('(?P=', i)) {
-      const close = pattern.indexOf(')', i);
-      if (close < 0) throw new SyntaxError('missing ), unterminated name');
-      out += `\\k<${pattern.slice(i + 4, close)}>`;
-      i = close + 1;
-      continue;
-    }
-    out += c;
-    i += 1;
-  }
-  return { source: out, flags };
+/** A compiled pattern: true when it matches at the start of the value. */
+interface Matcher {
+  match(value: string): boolean;
 }
 
-/** Compile a pattern so that `test()` anchors at the start only (Python's `re.match`). */
-function compile(pattern: FilterPattern, field: string): RegExp {
+/** Compile a pattern so that `match()` anchors at the start only (Python's `re.match`). */
+function compile(pattern: FilterPattern, field: string): Matcher {
   if (pattern instanceof RegExp) {
-    return new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '') + 'y');
+    const regex = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '') + 'y');
+    return {
+      match: (value) => {
+        // The sticky flag with lastIndex 0 anchors the match at the start of the value.
+        regex.lastIndex = 0;
+        return regex.test(value);
+      },
+    };
   }
   if (typeof pattern !== 'string') {
     throw new TypeError(`NotificationFilter ${field} must be a string or a RegExp`);
   }
   try {
-    const { source, flags } = translatePython(pattern);
-    // The sticky flag with lastIndex 0 anchors the match at the start of the value.
-    return new RegExp(source, flags + 'y');
+    return new PythonRegExp(pattern);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new SyntaxError(
-      `NotificationFilter ${field}: invalid pattern ${JSON.stringify(pattern)}: ${reason}`,
-      {
-        cause: err,
-      },
-    );
+    // Same class and fields; the message names the field: `NotificationFilter eventType: ...`.
+    if (err instanceof PatternError) err.message = `NotificationFilter ${field}: ${err.message}`;
+    throw err;
   }
 }
 
-function compileAll(patterns: FilterPatterns | undefined, field: string): Map<string, RegExp> {
-  const out = new Map<string, RegExp>();
+function compileAll(patterns: FilterPatterns | undefined, field: string): Map<string, Matcher> {
+  const out = new Map<string, Matcher>();
   if (patterns === undefined) return out;
   if (typeof patterns !== 'object' || patterns === null || Array.isArray(patterns)) {
     throw new TypeError(`NotificationFilter ${field} must be an object of {key: pattern}`);
@@ -167,14 +96,12 @@ function compileAll(patterns: FilterPatterns | undefined, field: string): Map<st
   return out;
 }
 
-function matches(regex: RegExp, value: unknown): boolean {
+function matches(regex: Matcher, value: unknown): boolean {
   // oslo: a value that is not a string never matches (numbers, booleans, null, lists).
-  if (typeof value !== 'string') return false;
-  regex.lastIndex = 0;
-  return regex.test(value);
+  return typeof value === 'string' && regex.match(value);
 }
 
-function matchesAll(regexes: Map<string, RegExp>, data: unknown): boolean {
+function matchesAll(regexes: Map<string, Matcher>, data: unknown): boolean {
   if (regexes.size === 0) return true;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return false;
   for (const [key, regex] of regexes) {
@@ -199,7 +126,9 @@ function matchesAll(regexes: Map<string, RegExp>, data: unknown): boolean {
  * - a missing key, or a value that is not a string (a number, a boolean, `null`, a
  *   list, an object), is a mismatch, as is a payload that is not an object.
  *
- * @throws SyntaxError at construction for a pattern that does not compile
+ * @throws PatternError at construction for a pattern Python would refuse (Python's
+ *   reason, the field named), `UnsupportedPattern` for a valid Python pattern that
+ *   has no exact translation (the construct named): never a different match
  *
  * @example
  * ```ts
@@ -215,11 +144,11 @@ function matchesAll(regexes: Map<string, RegExp>, data: unknown): boolean {
  * ```
  */
 export class NotificationFilter implements NotificationFilterLike {
-  readonly #publisherId: RegExp | undefined;
-  readonly #eventType: RegExp | undefined;
-  readonly #context: Map<string, RegExp>;
-  readonly #metadata: Map<string, RegExp>;
-  readonly #payload: Map<string, RegExp>;
+  readonly #publisherId: Matcher | undefined;
+  readonly #eventType: Matcher | undefined;
+  readonly #context: Map<string, Matcher>;
+  readonly #metadata: Map<string, Matcher>;
+  readonly #payload: Map<string, Matcher>;
 
   constructor(options: NotificationFilterOptions = {}) {
     this.#publisherId =

@@ -150,7 +150,7 @@ export abstract class NotificationServerBase extends MessageHandlingServer {
       if (requeue && this.allowRequeue) await message.requeue();
       else await message.acknowledge();
     } catch (err) {
-      this.logger.error('Failed to acknowledge or requeue a notification: %s', err);
+      this.logger.error('Failed to acknowledge or requeue a notification', { err });
     }
   }
 }
@@ -194,7 +194,7 @@ export class NotificationServer extends NotificationServerBase {
     try {
       result = await this.#dispatcher.dispatch(message);
     } catch (err) {
-      this.logger.error('Exception during notification handling: %s', err);
+      this.logger.error('Exception during notification handling', { err });
       result = NotificationResult.REQUEUE;
     }
     await this.settle(message, result === NotificationResult.REQUEUE);
@@ -314,7 +314,7 @@ export class BatchNotificationServer extends NotificationServerBase {
     try {
       requeues = await this.#dispatcher.dispatchBatch(batch);
     } catch (err) {
-      this.logger.error('Exception during notification batch handling: %s', err);
+      this.logger.error('Exception during notification batch handling', { err });
       requeues = new Set(batch);
     }
     for (const message of batch) await this.settle(message, requeues.has(message));

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { RequestContext, NotificationMessage } from '../wire/messages.js';
 import { ConfigurationError } from '../errors.js';
 import type { NotifyBounds, NotifyDriver, NotifyDriverContext } from './notify-drivers.js';
+import { PythonRegExp } from '../wire/python-re.js';
 
 /** When a routing group sends a notification to one driver. Keys keep oslo's spelling. */
 export interface RoutingRule {
@@ -46,45 +47,110 @@ export type RoutingConfig = Readonly<Record<string, Readonly<Record<string, Rout
 
 const OPTION = 'oslo_messaging_notifications.routing_config';
 
-/** Python's `fnmatch.translate`: a shell pattern as a whole-string regular expression. */
-export function fnmatchToRegExp(pattern: string): RegExp {
-  let out = '';
+const RE_SPECIAL = new Set('()[]{}?*+-|^$\\.&~# \t\n\r\v\f');
+const STAR = Symbol('*');
+
+/**
+ * Python's `fnmatch.translate` (3.11): a shell pattern as a Python regular expression that
+ * matches the whole string, e.g. `(?s:compute\..*)\Z`.
+ */
+export function fnmatchTranslate(pat: string): string {
+  const res: (string | typeof STAR)[] = [];
   let i = 0;
-  while (i < pattern.length) {
-    const c = pattern.charAt(i);
+  const n = pat.length;
+  while (i < n) {
+    const c = pat.charAt(i);
     i += 1;
     if (c === '*') {
-      if (!out.endsWith('.*')) out += '.*';
+      if (res.length === 0 || res[res.length - 1] !== STAR) res.push(STAR);
     } else if (c === '?') {
-      out += '.';
+      res.push('.');
     } else if (c === '[') {
       let j = i;
-      if (pattern.charAt(j) === '!') j += 1;
-      if (pattern.charAt(j) === ']') j += 1;
-      while (j < pattern.length && pattern.charAt(j) !== ']') j += 1;
-      if (j >= pattern.length) {
-        out += '\\[';
+      if (j < n && pat.charAt(j) === '!') j += 1;
+      if (j < n && pat.charAt(j) === ']') j += 1;
+      while (j < n && pat.charAt(j) !== ']') j += 1;
+      if (j >= n) {
+        res.push('\\[');
+        continue;
+      }
+      let stuff: string;
+      if (!pat.slice(i, j).includes('-')) {
+        stuff = pat.slice(i, j).replace(/\\/g, '\\\\');
       } else {
-        let set = pattern.slice(i, j).replace(/\\/g, '\\\\').replace(/]/g, '\\]');
-        i = j + 1;
-        if (set.startsWith('!')) set = '^' + set.slice(1);
-        else if (set.startsWith('^')) set = '\\' + set;
-        out += `[${set}]`;
+        const chunks: string[] = [];
+        let k = pat.charAt(i) === '!' ? i + 2 : i + 1;
+        for (;;) {
+          k = pat.indexOf('-', k);
+          if (k < 0 || k >= j) break;
+          chunks.push(pat.slice(i, k));
+          i = k + 1;
+          k = k + 3;
+        }
+        const chunk = pat.slice(i, j);
+        if (chunk !== '') chunks.push(chunk);
+        else chunks[chunks.length - 1] += '-';
+        // Remove empty ranges (invalid in re).
+        for (let m = chunks.length - 1; m > 0; m--) {
+          const prev = chunks[m - 1]!;
+          if (prev.charAt(prev.length - 1) > chunks[m]!.charAt(0)) {
+            chunks[m - 1] = prev.slice(0, -1) + chunks[m]!.slice(1);
+            chunks.splice(m, 1);
+          }
+        }
+        stuff = chunks.map((x) => x.replace(/\\/g, '\\\\').replace(/-/g, '\\-')).join('-');
+      }
+      stuff = stuff.replace(/([&~|])/g, '\\$1');
+      i = j + 1;
+      if (stuff === '') res.push('(?!)');
+      else if (stuff === '!') res.push('.');
+      else {
+        if (stuff.startsWith('!')) stuff = '^' + stuff.slice(1);
+        else if (stuff.startsWith('^') || stuff.startsWith('[')) stuff = '\\' + stuff;
+        res.push(`[${stuff}]`);
       }
     } else {
-      out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      res.push(RE_SPECIAL.has(c) ? '\\' + c : c);
     }
   }
-  // fnmatch's `*` also crosses newlines.
-  return new RegExp(`^(?:${out})$`, 's');
+  // Stars: `.*` at the end, an atomic `(?>.*?fixed)` between fixed parts.
+  let out = '';
+  let k = 0;
+  while (k < res.length && res[k] !== STAR) out += res[k++] as string;
+  while (k < res.length) {
+    k += 1;
+    if (k === res.length) {
+      out += '.*';
+      break;
+    }
+    let fixed = '';
+    while (k < res.length && res[k] !== STAR) fixed += res[k++] as string;
+    out += k === res.length ? `.*${fixed}` : `(?>.*?${fixed})`;
+  }
+  return `(?s:${out})\\Z`;
+}
+
+/** A compiled shell pattern: `test()` is Python's `fnmatch.fnmatchcase`. */
+export interface ShellPattern {
+  test(value: string): boolean;
+}
+
+/** Python's `fnmatch` for one pattern, with Python's regex semantics. */
+export function fnmatchToRegExp(pattern: string): ShellPattern {
+  const re = new PythonRegExp(fnmatchTranslate(pattern));
+  return { test: (value) => re.match(value) };
 }
 
 interface CompiledRule {
-  readonly events: readonly RegExp[] | undefined;
-  readonly priorities: readonly RegExp[] | undefined;
+  readonly events: readonly ShellPattern[] | undefined;
+  readonly priorities: readonly ShellPattern[] | undefined;
 }
 
-function compilePatterns(value: unknown, where: string, lower: boolean): RegExp[] | undefined {
+function compilePatterns(
+  value: unknown,
+  where: string,
+  lower: boolean,
+): ShellPattern[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((p) => typeof p === 'string')) {
     throw new ConfigurationError(`routing config ${where} must be a list of strings`, {

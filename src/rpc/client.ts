@@ -7,6 +7,7 @@
 import type { RequestContext, RpcRequest } from '../wire/messages.js';
 import type { TransportSendOptions } from '../transport.js';
 import { setOwnKey } from '../wire/pyjson.js';
+import { inheritFloatMarks } from '../wire/pynumbers.js';
 import { ConfigurationError, RPCVersionCapError } from '../errors.js';
 import { NoOpSerializer, type Serializer } from '../serializer.js';
 import { Target, type TargetFields, type TargetOverrides } from '../target.js';
@@ -355,6 +356,8 @@ export class RPCClient<API extends object = UntypedRpcApi, C = RequestContext> {
         // setOwnKey keeps an argument named `__proto__` an ordinary key.
         setOwnKey(out, name, this.serializer.serializeEntity(ctxt, args[name]));
       }
+      // Whole floats received in `args` (a forwarded request) are sent as floats again.
+      inheritFloatMarks(args, out);
     }
     if (target.namespace !== undefined) request.namespace = target.namespace;
     if (target.version !== undefined) request.version = target.version;

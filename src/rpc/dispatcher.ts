@@ -7,8 +7,10 @@
  */
 import type { RequestContext } from '../wire/messages.js';
 import { setOwnKey } from '../wire/pyjson.js';
+import { inheritFloatMarks } from '../wire/pynumbers.js';
 import { NoSuchMethod, UnsupportedVersion } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
+import { errorSummary, silentLogger, type Logger } from '../log.js';
+import { preview } from '../wire/bounds.js';
 import { NoOpSerializer, type Serializer } from '../serializer.js';
 import { Target } from '../target.js';
 import { isCompatible } from '../version.js';
@@ -191,6 +193,8 @@ export class RPCDispatcher {
           this.serializer.deserializeEntity(ctxt, (rawArgs as Record<string, unknown>)[name]),
         );
       }
+      // An endpoint that echoes or forwards its args sends received whole floats as floats.
+      inheritFloatMarks(rawArgs, args);
       const result: unknown = await (fn as (ctxt: unknown, args: unknown) => unknown).call(
         endpoint,
         ctxt,
@@ -220,14 +224,15 @@ export class RPCDispatcher {
       timer = undefined;
       this.#logger.debug(
         'Sending call-monitor heartbeat for active call to %s (interval=%d ms)',
-        method,
+        preview(method),
         intervalMs,
       );
       void heartbeat().then(
         () => {
           if (!stopped) timer = setTimeout(beat, intervalMs);
         },
-        (err: unknown) => this.#logger.debug('Call-monitor heartbeat failed: %s', err),
+        (err: unknown) =>
+          this.#logger.debug('Call-monitor heartbeat failed: %s', errorSummary(err)),
       );
     };
     timer = setTimeout(beat, intervalMs);

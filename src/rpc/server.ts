@@ -8,6 +8,8 @@ import type { DriverListener, IncomingMessage, RpcIncomingMessage } from '../dri
 import type { RpcReply } from '../wire/messages.js';
 import { serializeRemoteError } from '../wire/remote-error.js';
 import { ExpectedException, InvalidTarget, NoSuchMethod } from '../errors.js';
+import { errorSummary } from '../log.js';
+import { preview } from '../wire/bounds.js';
 import { MessageHandlingServer, type ServerOptions } from '../server.js';
 import type { Serializer } from '../serializer.js';
 import { Target, type TargetFields } from '../target.js';
@@ -82,15 +84,15 @@ export class RPCServer extends MessageHandlingServer {
     const method = message.message['method'];
     this.logger.debug(
       'Received message with id %s and method: %s',
-      message.msgId ?? '(cast)',
-      method,
+      preview(message.msgId ?? '(cast)'),
+      preview(method),
     );
     // RPC requests are acked before dispatch: at-most-once, as oslo does. A request
     // is never redelivered once its method may have started.
     try {
       await message.acknowledge();
     } catch (err) {
-      this.logger.error('Can not acknowledge message, skipping it: %s', err);
+      this.logger.error('Can not acknowledge message, skipping it', { err });
       return;
     }
 
@@ -110,30 +112,34 @@ export class RPCServer extends MessageHandlingServer {
     try {
       await message.reply(reply);
     } catch (err) {
-      this.logger.error('Can not send reply for message %s: %s', message.msgId, err);
+      this.logger.error('Can not send reply for message %s', preview(message.msgId), { err });
       if (reply.failure !== undefined) return;
       // Most likely the result could not be encoded; send that failure rather than
       // leave the caller waiting for its timeout.
       try {
         await message.reply({ failure: serializeRemoteError(err) });
       } catch (again) {
-        this.logger.error('Can not send failure reply for message %s: %s', message.msgId, again);
+        this.logger.error('Can not send failure reply for message %s', preview(message.msgId), {
+          err: again,
+        });
       }
     }
   }
 
   /**
-   * Log a dispatch error as oslo does: expected exceptions and missing
-   * `*_ignore_errors` methods at debug level, everything else as an error. (An
-   * `ExpectedException` is serialised as its cause, the original error.)
+   * Log a dispatch error as oslo does: an expected exception (one the endpoint declared
+   * with `expectedExceptions`) and a missing `*_ignore_errors` method on one debug line,
+   * without a stack; anything else as an error, with the error (and its stack, once) as
+   * the structured `err` field. (An `ExpectedException` is serialised as its cause, the
+   * original error.)
    */
   #logFailure(err: unknown, method: unknown): void {
     if (err instanceof ExpectedException) {
-      this.logger.debug('Expected exception during message handling (%s)', err.cause);
+      this.logger.debug('Expected exception during message handling (%s)', errorSummary(err.cause));
     } else if (err instanceof NoSuchMethod && err.method.endsWith('_ignore_errors')) {
-      this.logger.debug('Method %s not found', err.method);
+      this.logger.debug('Method %s not found', preview(err.method));
     } else {
-      this.logger.error('Exception during message handling of %s: %s', method, err);
+      this.logger.error('Exception during message handling', { err, method: preview(method) });
     }
   }
 }

@@ -17,6 +17,7 @@ import {
   setOwnKey,
   toPrimitive,
 } from './pyjson.js';
+import { pyLoadsParsed } from './pyjson-read.js';
 
 /** The envelope version this library writes and reads (same major, minor ≤ 0). */
 export const ENVELOPE_VERSION = '2.0';
@@ -69,10 +70,14 @@ export function encodeEnvelope(msg: Readonly<Record<string, unknown>>): string {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function parseObject(text: string, what: string): Record<string, unknown> {
+function parseObject(
+  text: string,
+  what: string,
+  parse: (text: string) => unknown = pyLoads,
+): Record<string, unknown> {
   let value: unknown;
   try {
-    value = pyLoads(text);
+    value = parse(text);
   } catch (err) {
     throw new MalformedMessage(`${what} is not valid JSON: ${(err as Error).message}`, {
       cause: err,
@@ -111,7 +116,7 @@ export function decodeMessage(body: string | Uint8Array): Record<string, unknown
       throw new MalformedMessage('message body is not valid UTF-8', { cause: err });
     }
   }
-  const outer = parseObject(text, 'message body');
+  const outer = parseObject(text, 'message body', parseOuter);
   if (!Object.hasOwn(outer, VERSION_KEY) || !Object.hasOwn(outer, MESSAGE_KEY)) return outer;
   const version = outer[VERSION_KEY];
   if (typeof version !== 'string' || !isEnvelopeVersionSupported(version)) {
@@ -124,6 +129,27 @@ export function decodeMessage(body: string | Uint8Array): Record<string, unknown
     throw new MalformedMessage(`"${MESSAGE_KEY}" is not a string`);
   }
   return parseObject(inner, `"${MESSAGE_KEY}"`);
+}
+
+const isEnvelope = (value: unknown): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  Object.hasOwn(value, VERSION_KEY) &&
+  Object.hasOwn(value, MESSAGE_KEY);
+
+/**
+ * The outer level: an envelope holds only strings, so the native parser is exact for it
+ * and the numbers are read (as Python would) in `oslo.message`; a bare message is read as
+ * Python reads it.
+ */
+function parseOuter(text: string): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return pyLoads(text); // NaN or Infinity in a bare message, or not JSON at all
+  }
+  return isEnvelope(parsed) ? parsed : pyLoadsParsed(text, parsed);
 }
 
 function isEnvelopeVersionSupported(version: string): boolean {

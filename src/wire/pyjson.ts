@@ -13,6 +13,10 @@
  *
  * @module
  */
+import { PyFloat, floatMarksOf, inheritFloatMarks, pyFloatRepr, pyNumber } from './pynumbers.js';
+
+export { pyLoads } from './pyjson-read.js';
+export { pyNumber } from './pynumbers.js';
 
 /**
  * Python's `default=` hook: called for a value that is not JSON data (a class instance,
@@ -35,24 +39,6 @@ const CYCLE_CHECK_DEPTH = 32;
 
 function escapeCodeUnit(ch: string): string {
   return '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0');
-}
-
-/**
- * A number as Python's `json.dumps` writes it (`float.__repr__`, or `int` for integral
- * values, which are written as integers as Python ints would be). The two formats differ
- * only below 1e-4, where Python switches to exponent notation earlier than JavaScript and
- * pads the exponent to two digits (`1e-05`, not `0.00001` or `1e-5`).
- */
-export function pyNumber(value: number): string {
-  if (!Number.isFinite(value)) {
-    // Python would write NaN/Infinity, which is not JSON: refused, as with allow_nan=False.
-    throw new TypeError(`Out of range float values are not JSON compliant: ${value}`);
-  }
-  if (value < 1e-4 && value > -1e-4 && value !== 0) {
-    // toExponential() without digits gives the shortest round-trip digits, like repr().
-    return value.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
-  }
-  return '' + value;
 }
 
 function typeName(value: unknown): string {
@@ -102,6 +88,8 @@ function write(value: unknown, w: Writer): string {
       return writeString(value, w);
     case 'number':
       return pyNumber(value);
+    case 'bigint':
+      return value.toString();
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object': {
@@ -111,6 +99,7 @@ function write(value: unknown, w: Writer): string {
       if (proto === Object.prototype || proto === null) {
         return writeObject(value as Record<string, unknown>, w);
       }
+      if (value instanceof PyFloat) return pyFloatRepr(value.value);
       return writeFallback(value, w);
     }
     default:
@@ -122,12 +111,15 @@ function writeArray(array: readonly unknown[], w: Writer): string {
   const length = array.length;
   if (length === 0) return '[]';
   enter(w.stack, array);
+  const floats = floatMarksOf(array);
   // Holes and undefined become null, as with JSON.stringify (Python has only None).
-  const first = array[0];
-  let out = '[' + (first === undefined ? 'null' : write(first, w));
-  for (let i = 1; i < length; i++) {
+  let out = '[';
+  for (let i = 0; i < length; i++) {
     const item = array[i];
-    out += ', ' + (item === undefined ? 'null' : write(item, w));
+    if (i > 0) out += ', ';
+    if (item === undefined) out += 'null';
+    else if (typeof item === 'number') out += pyNumber(item, floats?.get(i) === item);
+    else out += write(item, w);
   }
   w.stack.pop();
   return out + ']';
@@ -135,13 +127,18 @@ function writeArray(array: readonly unknown[], w: Writer): string {
 
 function writeObject(object: Record<string, unknown>, w: Writer): string {
   enter(w.stack, object);
+  const floats = floatMarksOf(object);
   let out = '';
   // Object.keys gives insertion order, except that integer-like keys come first: a
   // JavaScript object can't hold {"b": 1, "1": 2} in Python's order.
   for (const key of Object.keys(object)) {
     const item = object[key];
     if (item === undefined) continue;
-    out += (out === '' ? '{' : ', ') + writeString(key, w) + ': ' + write(item, w);
+    out +=
+      (out === '' ? '{' : ', ') +
+      writeString(key, w) +
+      ': ' +
+      (typeof item === 'number' ? pyNumber(item, floats?.get(key) === item) : write(item, w));
   }
   w.stack.pop();
   return out === '' ? '{}' : out + '}';
@@ -166,17 +163,21 @@ function writeFallback(value: unknown, w: Writer): string {
  * above 0x7E escaped as lower-case `\uXXXX` (astral characters as surrogate pairs), the same
  * control-character escapes, Python's float formatting.
  *
- * JSON data is: `null`, booleans, finite numbers, strings, arrays and plain objects
- * (prototype `Object.prototype` or `null`). `undefined` object members are skipped and
- * `undefined` array items become `null`, as with `JSON.stringify`.
+ * JSON data is: `null`, booleans, numbers, `bigint`s, {@link PyFloat}s, strings, arrays and
+ * plain objects (prototype `Object.prototype` or `null`). `undefined` object members are
+ * skipped and `undefined` array items become `null`, as with `JSON.stringify`.
  *
- * Anything else (Date, Map, class instances, functions, symbols, bigints, top-level
- * `undefined`) goes to `fallback` when one is given (oslo's `jsonutils.dumps` passes
- * `to_primitive`, see {@link toPrimitive}); without one it throws.
+ * Numbers follow the rule of ./pynumbers.ts: a `bigint` is written as an int, a `number`
+ * as an int only when it is a safe integer (and was not received as a float at that
+ * place), otherwise as a Python float (`1.5`, `1e+20`, `-0.0`); `NaN`, `Infinity` and
+ * `-Infinity` as Python writes them (its `allow_nan=True` default).
  *
- * @throws TypeError `Object of type X is not JSON serializable`, `Circular reference
- * detected`, or `Out of range float values are not JSON compliant` for NaN and Infinity
- * (which Python would emit although they are not JSON).
+ * Anything else (Date, Map, class instances, functions, symbols, top-level `undefined`)
+ * goes to `fallback` when one is given (oslo's `jsonutils.dumps` passes `to_primitive`, see
+ * {@link toPrimitive}); without one it throws.
+ *
+ * @throws TypeError `Object of type X is not JSON serializable` or `Circular reference
+ * detected`.
  */
 export function pyDumps(value: unknown, fallback?: PyDumpsFallback): string {
   return write(value, { stack: [], fallback, nested: false });
@@ -190,48 +191,6 @@ export function pyDumps(value: unknown, fallback?: PyDumpsFallback): string {
  */
 export function pyDumpsNested(value: unknown, fallback?: PyDumpsFallback): string {
   return '"' + write(value, { stack: [], fallback, nested: true }) + '"';
-}
-
-// Python's json.loads accepts the NaN, Infinity and -Infinity that its json.dumps writes
-// for such floats. JSON.parse does not, so a failed parse is retried with those tokens,
-// outside strings, swapped for marker strings that a reviver turns back into numbers.
-const PY_CONSTANTS = /"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g;
-
-/**
- * Parse JSON as Python's `json.loads` does: standard JSON, plus the bare `NaN`,
- * `Infinity` and `-Infinity` that Python writes for non-finite floats. Standard JSON takes
- * the native fast path.
- *
- * @throws SyntaxError for anything else that is not JSON.
- */
-export function pyLoads(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    if (!/NaN|Infinity/.test(text)) throw err;
-    // A private-use character (valid raw inside a JSON string) and a random part: no real
-    // string matches it.
-    const marker = `\ue000pyjson-${Math.random().toString(36).slice(2)}-`;
-    const values: Record<string, number> = {
-      [`${marker}NaN`]: NaN,
-      [`${marker}Infinity`]: Infinity,
-      [`${marker}-Infinity`]: -Infinity,
-    };
-    const swapped = text.replace(PY_CONSTANTS, (token) =>
-      token.startsWith('"') ? token : `"${marker}${token}"`,
-    );
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(swapped, (_key, item: unknown) =>
-        typeof item === 'string' && item.startsWith(marker) && Object.hasOwn(values, item)
-          ? values[item]
-          : item,
-      );
-    } catch {
-      throw err;
-    }
-    return parsed;
-  }
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -331,18 +290,14 @@ function convert(value: unknown, stack: object[]): unknown {
     case 'undefined':
       return null;
     case 'bigint':
-      if (value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)) {
-        return Number(value);
-      }
-      throw new TypeError(
-        `Cannot convert ${value} to primitive: beyond 2^53, JSON parsers lose it`,
-      );
+      return value;
     case 'function':
     case 'symbol':
       throw new TypeError(`Cannot convert ${typeof value} to primitive`);
   }
   if (value === null || typeof value !== 'object') return null;
   if (value instanceof Date) return strtime(value);
+  if (value instanceof PyFloat) return value;
   // Python bytes: to_primitive decodes them as UTF-8 (and fails on invalid UTF-8).
   if (value instanceof Uint8Array) return utf8.decode(value);
   if (value instanceof ArrayBuffer) return utf8.decode(new Uint8Array(value));
@@ -365,6 +320,7 @@ function convertContainer(value: object, stack: object[]): unknown {
   if (Array.isArray(value)) {
     const out: unknown[] = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) out[i] = convert(value[i], stack);
+    inheritFloatMarks(value, out);
     return out;
   }
   if (value instanceof Map) {
@@ -391,6 +347,7 @@ function convertContainer(value: object, stack: object[]): unknown {
     const item = (value as Record<string, unknown>)[key];
     if (item !== undefined) setOwnKey(out, key, convert(item, stack));
   }
+  inheritFloatMarks(value, out);
   return out;
 }
 
@@ -407,12 +364,11 @@ function convertContainer(value: object, stack: object[]): unknown {
  * - `Error` becomes a Python-style repr, e.g. `TypeError('bad')`.
  * - Class instances become their own enumerable members; `undefined` members are dropped,
  *   `undefined` elsewhere becomes `null`.
- * - A bigint within ±2^53 becomes a number.
- * - Strings, booleans and numbers pass through (NaN and Infinity are refused later, by
- *   {@link pyDumps}).
+ * - Strings, booleans, numbers (NaN and Infinity included), bigints and {@link PyFloat}s
+ *   pass through; whole floats received in a container stay marked as floats in its copy.
  *
- * @throws TypeError for functions, symbols, larger bigints, invalid dates, invalid UTF-8
- * and circular references.
+ * @throws TypeError for functions, symbols, invalid dates, invalid UTF-8 and circular
+ * references.
  */
 export function toPrimitive(value: unknown): unknown {
   return convert(value, []);

@@ -30,7 +30,7 @@ import {
   UnsupportedRpcEnvelopeVersion,
   UnsupportedVersion,
 } from '../errors.js';
-import { pyDumps, toPrimitive } from './pyjson.js';
+import { pyDumps, pyLoads, toPrimitive } from './pyjson.js';
 
 /** oslo's failure dict, as sent in a reply's `failure` string. */
 export interface FailureInfo {
@@ -254,7 +254,7 @@ function toFailureInfo(thrown: unknown): FailureInfo {
 
 function describe(value: unknown): string {
   try {
-    const text = JSON.stringify(value);
+    const text = pyDumps(value);
     if (typeof text === 'string') return text;
   } catch {
     // fall through
@@ -323,7 +323,8 @@ function stringList(value: unknown): string[] {
 export function parseFailure(failure: string): FailureInfo | undefined {
   let data: unknown;
   try {
-    data = JSON.parse(failure);
+    // Python's json.loads: big ints in args and kwargs arrive exact.
+    data = pyLoads(failure);
   } catch {
     return undefined;
   }

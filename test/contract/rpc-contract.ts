@@ -486,7 +486,8 @@ export function rpcContract(it: ContractTest): void {
     );
     const circular: Record<string, unknown> = {};
     circular['self'] = circular;
-    for (const bad of [circular, () => 1, Number.NaN, Symbol('s')]) {
+    // (NaN and bigints are JSON data: Python writes and reads them.)
+    for (const bad of [circular, () => 1, Symbol('s')]) {
       for (const waitForReply of [false, true]) {
         await assert.rejects(
           client.send(

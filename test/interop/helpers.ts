@@ -15,7 +15,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
-import { defaultLogger, type Logger } from '../../src/index.js';
+import { defaultLogger, pyLoads, type Logger } from '../../src/index.js';
 
 export const TRANSPORT_URL =
   process.env.OMTI_TRANSPORT_URL ?? 'rabbit://guest:guest@127.0.0.1:5672/';
@@ -223,7 +223,8 @@ export class Peer {
       if (DEBUG) process.stderr.write(`[py ${role}] ${line}\n`);
       let event: PeerEvent;
       try {
-        event = JSON.parse(line) as PeerEvent;
+        // As Python wrote it: big ints, whole floats and NaN arrive exactly.
+        event = pyLoads(line) as PeerEvent;
       } catch {
         event = { event: 'unparsed', line };
       }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { NotificationFilter, type NotificationFilterOptions } from '../../src/notify/filter.js';
+import { PatternError, UnsupportedPattern } from '../../src/errors.js';
 
 // The notification oslo's TestDispatcherFilter matches against.
 const PAYLOAD = { state: 'active', virtual_size: null };
@@ -189,10 +190,10 @@ test('NotificationFilter - a global RegExp gives the same answer on every call',
   }
 });
 
-const invalid: [string, NotificationFilterOptions, ErrorConstructor][] = [
-  ['an unbalanced parenthesis', { eventType: '(' }, SyntaxError],
-  ['a verbose (?x) pattern', { eventType: '(?x) a b' }, SyntaxError],
-  ['a bad pattern in a key', { payload: { state: '[' } }, SyntaxError],
+const invalid: [string, NotificationFilterOptions, new (...args: never[]) => Error][] = [
+  ['an unbalanced parenthesis', { eventType: '(' }, PatternError],
+  ['a conditional group (no exact translation)', { eventType: '(a)?(?(1)b)' }, UnsupportedPattern],
+  ['a bad pattern in a key', { payload: { state: '[' } }, PatternError],
   ['a number instead of a pattern', { publisherId: 7 as unknown as string }, TypeError],
   [
     'a list instead of patterns by key',
@@ -206,6 +207,27 @@ for (const [what, options, error] of invalid) {
   });
 }
 
-test('NotificationFilter - the error names the field and the pattern', () => {
-  assert.throws(() => new NotificationFilter({ payload: { state: '(' } }), /payload\.state.*"\("/);
+test('NotificationFilter - the error names the field, and carries the pattern and Python reason', () => {
+  assert.throws(() => new NotificationFilter({ payload: { state: '(' } }), {
+    name: 'PatternError',
+    message: 'NotificationFilter payload.state: missing ), unterminated subpattern at position 0',
+    pattern: '(',
+    pos: 0,
+  });
+});
+
+test('NotificationFilter - patterns mean what they mean in Python', () => {
+  const filter = new NotificationFilter({
+    eventType: '(?i)compute\\.\\w+\\b',
+    payload: { name: '\\w+$', size: 'x{,2}$' },
+  });
+  // \w is Unicode, (?i) folds, $ also matches before a final newline, {,n} is a quantifier.
+  assert.equal(
+    filter.match({}, 'p', 'Compute.caf\u00e9.x', METADATA, { name: 'caf\u00e9\n', size: 'xx' }),
+    true,
+  );
+  assert.equal(
+    filter.match({}, 'p', 'compute.x', METADATA, { name: 'caf\u00e9', size: 'xxx' }),
+    false,
+  );
 });

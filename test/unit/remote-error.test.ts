@@ -143,7 +143,7 @@ test('serializeRemoteError - converts non-JSON args with to_primitive, drops uns
 
 const thrown: [string, unknown, string][] = [
   ['a string', 'plain failure', 'plain failure'],
-  ['an object', { code: 7 }, '{"code":7}'],
+  ['an object', { code: 7 }, '{"code": 7}'],
   ['undefined', undefined, 'undefined'],
   ['null', null, 'null'],
 ];

@@ -5,7 +5,7 @@ import { test, type TestContext } from 'node:test';
 import type { RequestContext } from '../../src/wire/messages.js';
 import type { RemoteExceptionRegistry } from '../../src/wire/remote-error.js';
 import { ExpectedException, MessagingTimeout, RemoteError } from '../../src/errors.js';
-import { silentLogger, type Logger } from '../../src/log.js';
+import { formatLogRecord, silentLogger, type Logger } from '../../src/log.js';
 import { ExplicitRPCAccessPolicy, expectedExceptions, expose } from '../../src/rpc/endpoint.js';
 import { RPCDispatcher } from '../../src/rpc/dispatcher.js';
 import { getRpcClient } from '../../src/rpc/client.js';
@@ -24,17 +24,21 @@ class QuotaError extends Error {
 
 const registry: RemoteExceptionRegistry = { 'myservice.exceptions': { QuotaError } };
 
-function recordingLogger(): Logger & { errors: string[]; debugs: string[] } {
+function recordingLogger(): Logger & { errors: string[]; debugs: string[]; raw: unknown[][] } {
   const errors: string[] = [];
   const debugs: string[] = [];
-  const line = (message: string, args: unknown[]) => [message, ...args.map(String)].join(' ');
+  const raw: unknown[][] = [];
   return {
     errors,
     debugs,
-    debug: (message, ...args) => debugs.push(line(message, args)),
+    raw,
+    debug: (message, ...args) => debugs.push(formatLogRecord(message, args)),
     info: () => undefined,
     warn: () => undefined,
-    error: (message, ...args) => errors.push(line(message, args)),
+    error: (message, ...args) => {
+      raw.push([message, ...args]);
+      errors.push(formatLogRecord(message, args));
+    },
   };
 }
 
@@ -168,9 +172,11 @@ test('rpc errors - expected exceptions reach the caller as the original error an
   assert.ok(err instanceof QuotaError, String(err));
   assert.equal(err.message, 'quota exceeded: 3');
   assert.deepEqual(logger.errors, []);
-  assert.ok(
-    logger.debugs.some((line) => /Expected exception/.test(line) && /quota exceeded: 3/.test(line)),
-  );
+  // As oslo logs it: one line, no stack.
+  const lines = logger.debugs.filter((line) => /Expected exception/.test(line));
+  assert.deepEqual(lines, [
+    'Expected exception during message handling (QuotaError: quota exceeded: 3)',
+  ]);
 });
 
 test('rpc errors - unexpected errors are logged as errors on the server', async (t) => {
@@ -178,7 +184,19 @@ test('rpc errors - unexpected errors are logged as errors on the server', async 
   const { client } = await setup(t, [throwsQuota], {}, logger);
   await rejection(client.call({}, 'reserve', { n: 9 }));
   assert.equal(logger.errors.length, 1);
-  assert.match(logger.errors[0]!, /quota exceeded: 9/);
+  // The error is a structured field (a logger keeps its stack and cause), not %s text...
+  const [message, fields] = logger.raw[0]!;
+  assert.equal(message, 'Exception during message handling');
+  const { err, method } = fields as { err: unknown; method: unknown };
+  assert.ok(err instanceof QuotaError);
+  assert.equal(method, 'reserve');
+  // ...and the default format is one summary line, then the stack once.
+  const [first, ...rest] = logger.errors[0]!.split('\n');
+  assert.equal(
+    first,
+    'Exception during message handling method=reserve: QuotaError: quota exceeded: 9',
+  );
+  assert.ok(rest.length > 0 && rest.every((line) => /^\s+at /.test(line)), rest.join('\n'));
 });
 
 test('rpc errors - a cast that throws is logged and the server keeps serving', async (t) => {

@@ -10,7 +10,7 @@ import {
   MessagingTimeout,
   RemoteError,
 } from '../../src/errors.js';
-import { silentLogger, type Logger } from '../../src/log.js';
+import { formatLogRecord, silentLogger, type Logger } from '../../src/log.js';
 import { RPCDispatcher } from '../../src/rpc/dispatcher.js';
 import { RPCServer, getRpcServer, type RPCServerOptions } from '../../src/rpc/server.js';
 import { expectedExceptions } from '../../src/rpc/endpoint.js';
@@ -36,7 +36,7 @@ function recordingLogger(): Logger & {
   const keep =
     (level: keyof typeof lines) =>
     (message: string, ...args: unknown[]) =>
-      lines[level].push([message, ...args.map(String)].join(' '));
+      lines[level].push(formatLogRecord(message, args));
   return {
     lines,
     debug: keep('debug'),

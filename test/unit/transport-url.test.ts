@@ -292,7 +292,7 @@ void test('TransportURL.parse - never puts a password in its error', () => {
         assert.ok(err instanceof InvalidTransportURL);
         assert.doesNotMatch(err.message, /hunter2|hun\b|ter2/, input);
         assert.doesNotMatch(err.url, /hunter2/);
-        assert.match(err.url, /\*\*\*\*/);
+        assert.match(err.url, /:\*\*\*@/);
         return true;
       },
     );
@@ -301,11 +301,11 @@ void test('TransportURL.parse - never puts a password in its error', () => {
 
 void test('TransportURL.toString - masks passwords; toUnmaskedString keeps them', () => {
   const url = parse('rabbit://user:p%40ss%3Aw0rd@host1:5672,user:pw2@host2:5673/nova');
-  assert.equal(url.toString(), 'rabbit://user:****@host1:5672,user:****@host2:5673/nova');
+  assert.equal(url.toString(), 'rabbit://user:***@host1:5672,user:***@host2:5673/nova');
   assert.equal(String(url), url.toString());
   assert.equal(
     JSON.stringify({ url }),
-    '{"url":"rabbit://user:****@host1:5672,user:****@host2:5673/nova"}',
+    '{"url":"rabbit://user:***@host1:5672,user:***@host2:5673/nova"}',
   );
   assert.equal(
     url.toUnmaskedString(),

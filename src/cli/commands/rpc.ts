@@ -22,6 +22,7 @@ import {
   type ConnectionSettings,
 } from '../connection.js';
 import { ExitCode, UsageError } from '../errors.js';
+import { formatJson } from '../json.js';
 import {
   choiceOpt,
   CONNECTION_OPTIONS,
@@ -35,7 +36,6 @@ import {
   type ParsedArgs,
   PROG,
 } from '../options.js';
-import { formatPythonJson } from '../python-literals.js';
 import type { Command } from './command.js';
 
 /** oslo sends the traceback as lines that end in newlines; older peers send one string. */
@@ -188,7 +188,7 @@ async function runCall(args: ParsedArgs): Promise<ExitCode> {
       timeoutMs + settings.connectTimeoutMs,
       () => unreachable(transport, timeoutMs + settings.connectTimeoutMs),
     );
-    const text = formatPythonJson(result ?? null, format === 'pretty' ? 2 : undefined);
+    const text = formatJson(result ?? null, format === 'pretty' ? 2 : 0);
     process.stdout.write(`${text}\n`);
     return ExitCode.OK;
   } catch (err) {
@@ -237,7 +237,7 @@ async function runPing(args: ParsedArgs): Promise<ExitCode> {
       );
       const ms = performance.now() - start;
       times.push(ms);
-      const text = typeof reply === 'string' ? reply : JSON.stringify(reply);
+      const text = typeof reply === 'string' ? reply : formatJson(reply);
       process.stdout.write(`${text} from ${label}: time=${ms.toFixed(2)} ms\n`);
     }
     if (count > 1) {

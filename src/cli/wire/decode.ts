@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parsePythonJson } from '../python-literals.js';
+import { parseJson } from '../json.js';
 import { bodyText, type Delivery } from './record.js';
 
 /** One decoded message. Field names are oslo's, as Python code and `jq` filters know them. */
@@ -53,11 +53,11 @@ export function decodeDelivery(d: Delivery): WireMessage {
   let inner: Record<string, unknown> | undefined;
   let envelope: string | null = null;
   try {
-    outer = asObject(parsePythonJson(text));
+    outer = asObject(parseJson(text));
     const wrapped = outer === undefined ? undefined : str(outer['oslo.message']);
     if (outer !== undefined && wrapped !== undefined) {
       envelope = str(outer['oslo.version']) ?? null;
-      inner = asObject(parsePythonJson(wrapped));
+      inner = asObject(parseJson(wrapped));
     } else {
       inner = outer;
     }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { formatPythonJson } from '../python-literals.js';
+import { formatJson } from '../json.js';
 import type { WireMessage } from './decode.js';
 import { formatRecord, type Delivery } from './record.js';
 
@@ -45,12 +45,12 @@ function pretty(m: WireMessage): string {
       m.event_type,
       `publisher=${m.publisher_id ?? 'null'}`,
     ];
-    return `${head.join('  ')}  id=${m.message_id ?? '-'}\n${where}\n${indent(formatPythonJson(m.payload ?? null, 2))}\n`;
+    return `${head.join('  ')}  id=${m.message_id ?? '-'}\n${where}\n${indent(formatJson(m.payload ?? null, 2))}\n`;
   }
   if (m.kind === 'rpc') {
     const version = m.version === null || m.version === undefined ? '' : ` version=${m.version}`;
     const ns = m.namespace === null || m.namespace === undefined ? '' : ` namespace=${m.namespace}`;
-    return `RPC ${m.method ?? ''}${ns}${version}  msg_id=${m.message_id ?? '-'}\n${where}\n${indent(formatPythonJson(m.args ?? null, 2))}\n`;
+    return `RPC ${m.method ?? ''}${ns}${version}  msg_id=${m.message_id ?? '-'}\n${where}\n${indent(formatJson(m.args ?? null, 2))}\n`;
   }
   if (m.kind === 'reply') return `reply msg_id=${m.message_id ?? '-'}\n${where}\n`;
   return `undecodable message (${m.error ?? 'unknown'})\n${where}\n`;
@@ -62,6 +62,6 @@ export function renderMessage(m: WireMessage, d: Delivery | undefined, format: F
     if (d === undefined) throw new Error('raw output needs the delivery');
     return `${formatRecord(d)}\n`;
   }
-  if (format === 'json') return `${formatPythonJson(jsonView(m))}\n`;
+  if (format === 'json') return `${formatJson(jsonView(m))}\n`;
   return pretty(m);
 }

@@ -8,6 +8,7 @@
  */
 import { MessagingTimeout } from '../../errors.js';
 import type { DriverContext } from '../driver.js';
+import { clampWireDuration, preview, wireSeconds } from '../../wire/bounds.js';
 import { deserializeRemoteError } from '../../wire/remote-error.js';
 
 /** What a {@link ReplyWaiter} needs from its driver. */
@@ -157,12 +158,12 @@ export class ReplyWaiter {
   deliver(reply: Readonly<Record<string, unknown>>): void {
     const msgId = reply['_msg_id'];
     if (typeof msgId !== 'string') {
-      this.#context.logger.debug('Dropping a reply without a _msg_id: %j', reply);
+      this.#context.logger.debug('Dropping a reply without a _msg_id: %s', preview(reply));
       return;
     }
     const call = this.#pending.get(msgId);
     if (call === undefined) {
-      this.#context.logger.debug('No calling threads waiting for msg_id : %s', msgId);
+      this.#context.logger.debug('No calling threads waiting for msg_id : %s', preview(msgId));
       return;
     }
     const failure = reply['failure'];
@@ -238,16 +239,12 @@ export class ReplyWaiter {
  * The call-monitor timeout in ms that a request's `_timeout` asks for, as oslo's RPC
  * dispatcher reads it: `int(_timeout)` seconds, valid only when half of it is at least
  * one second (so at least 2). `null`, a missing key or an invalid value mean no
- * heartbeats: `undefined`.
+ * heartbeats: `undefined`. A value above a day is clamped to a day
+ * (`MAX_WIRE_DURATION_MS`): heartbeats then come every 12 hours, instead of a timer that
+ * overflows and fires at once, again and again.
  */
 export function callMonitorTimeoutFromWire(value: unknown): number | undefined {
-  let seconds: number;
-  if (typeof value === 'number' && Number.isFinite(value)) {
-    seconds = Math.trunc(value);
-  } else if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) {
-    seconds = Number.parseInt(value, 10);
-  } else {
-    return undefined;
-  }
-  return seconds / 2 >= 1 ? seconds * 1000 : undefined;
+  const seconds = wireSeconds(value);
+  if (seconds === undefined || seconds < 2) return undefined;
+  return clampWireDuration(seconds).ms;
 }

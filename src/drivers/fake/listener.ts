@@ -22,26 +22,10 @@ import {
   encodeEnvelope,
   unpackContext,
 } from '../../wire/envelope.js';
+import { DuplicateCache } from '../common/duplicates.js';
 import { callMonitorTimeoutFromWire } from '../common/reply-waiter.js';
+import { preview } from '../../wire/bounds.js';
 import { CreditPool, type Consumer, type Delivery, type FakeQueue } from './broker.js';
-
-/** oslo keeps the last 16 `_unique_id`s per listener (spec §4.8). */
-const DUPLICATE_CHECK_SIZE = 16;
-
-/** The `_unique_id`s a listener has seen most recently. */
-class UniqueIdCache {
-  readonly #ids: string[] = [];
-
-  has(id: string | undefined): boolean {
-    return id !== undefined && this.#ids.includes(id);
-  }
-
-  add(id: string | undefined): void {
-    if (id === undefined || this.#ids.includes(id)) return;
-    this.#ids.push(id);
-    if (this.#ids.length > DUPLICATE_CHECK_SIZE) this.#ids.shift();
-  }
-}
 
 /** Publishes a reply body to the default exchange; returns whether a queue took it. */
 export type ReplyPublisher = (replyQ: string, body: string) => boolean;
@@ -133,7 +117,10 @@ class FakeRpcMessage extends FakeIncomingMessage implements RpcIncomingMessage {
     this.callMonitorTimeoutMs = callMonitorTimeoutFromWire(unpacked.clientTimeout);
     // oslo ignores a falsy _timeout silently and logs any other value it cannot use.
     if (Boolean(unpacked.clientTimeout) && this.callMonitorTimeoutMs === undefined) {
-      logger.warn('Client provided an invalid timeout value of %j', unpacked.clientTimeout);
+      logger.warn(
+        'Client provided an invalid timeout value of %s',
+        preview(unpacked.clientTimeout),
+      );
     }
   }
 
@@ -188,7 +175,7 @@ export interface ListenerHost {
  */
 export abstract class FakeListener<M extends IncomingMessage> implements DriverListener<M> {
   protected readonly host: ListenerHost;
-  protected readonly duplicates = new UniqueIdCache();
+  protected readonly duplicates = new DuplicateCache();
   readonly #credit: CreditPool;
   #consumers: Consumer[] = [];
   #state: 'new' | 'started' | 'stopped' | 'closed' = 'new';

@@ -1,33 +1,15 @@
 /**
- * The two small caches of oslo's AMQP driver: recently seen `_unique_id`s (duplicate
- * detection, spec §4.8) and reply queues known to be gone (spec §4.3).
+ * The small caches of oslo's AMQP driver: reply queues known to be gone (spec §4.3), and
+ * (re-exported from ../common/duplicates.ts) recently seen `_unique_id`s.
  *
  * @module
  */
 
-/** How many `_unique_id`s a listener remembers (oslo's `DUP_MSG_CHECK_SIZE`). */
-export const DUPLICATE_CHECK_SIZE = 16;
-
-/** The last {@link DUPLICATE_CHECK_SIZE} `_unique_id`s a listener recorded. */
-export class UniqueIdCache {
-  readonly #ids: string[] = [];
-  readonly #size: number;
-
-  constructor(size: number = DUPLICATE_CHECK_SIZE) {
-    this.#size = size;
-  }
-
-  has(id: string | undefined): boolean {
-    return id !== undefined && this.#ids.includes(id);
-  }
-
-  /** Record an id; the oldest falls out once the cache is full. */
-  add(id: string | undefined): void {
-    if (id === undefined || this.#ids.includes(id)) return;
-    this.#ids.push(id);
-    if (this.#ids.length > this.#size) this.#ids.shift();
-  }
-}
+// The duplicate cache is shared by every driver: ../common/duplicates.ts.
+export {
+  DuplicateCache as UniqueIdCache,
+  DUPLICATE_CACHE_SIZE as DUPLICATE_CHECK_SIZE,
+} from '../common/duplicates.js';
 
 /** Entries and lifetime of the obsolete reply queue cache (oslo: 200 entries, 60 s). */
 export const OBSOLETE_REPLY_QUEUES_SIZE = 200;

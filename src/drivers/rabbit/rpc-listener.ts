@@ -11,6 +11,7 @@ import type { RpcReply } from '../../wire/messages.js';
 import { hex32, type UnpackedMessage } from '../../wire/envelope.js';
 import { fanoutQueueName, rpcRoutingKey } from '../common/addresses.js';
 import { callMonitorTimeoutFromWire } from '../common/reply-waiter.js';
+import { preview } from '../../wire/bounds.js';
 import { UniqueIdCache } from './caches.js';
 import type { Delivery } from './connection.js';
 import { RabbitIncomingMessage, unpackRpcRequest, type Settler } from './incoming.js';
@@ -45,7 +46,10 @@ export class RabbitRpcMessage extends RabbitIncomingMessage implements RpcIncomi
     this.#sender = sender;
     this.callMonitorTimeoutMs = callMonitorTimeoutFromWire(unpacked.clientTimeout);
     if (unpacked.clientTimeout !== null && this.callMonitorTimeoutMs === undefined) {
-      host.logger.warn('Client provided an invalid timeout value of %j', unpacked.clientTimeout);
+      host.logger.warn(
+        'Client provided an invalid timeout value of %s',
+        preview(unpacked.clientTimeout),
+      );
     }
   }
 
@@ -83,7 +87,7 @@ export class RabbitRpcListener extends RabbitListener<RpcIncomingMessage> {
   readonly #server: string | undefined;
   readonly #fanoutQueue: string;
   readonly #sender: ReplySender;
-  /** oslo checks and records `_unique_id`s of requests (last 16); a repeat gets no reply. */
+  /** Recorded `_unique_id`s of requests (see ../common/duplicates.ts); a repeat gets no reply. */
   readonly #duplicates = new UniqueIdCache();
   readonly #settler: Settler;
   readonly #unique: string;

@@ -22,6 +22,7 @@ import argparse
 import concurrent.futures
 import json
 import logging
+import math
 import os
 import shutil
 import signal
@@ -38,6 +39,21 @@ import oslo_messaging  # noqa: E402
 from oslo_messaging import rpc  # noqa: E402
 
 import interop_exc  # noqa: E402
+
+
+
+def _number_corpus():
+    """The numbers of test/fixtures/python/numbers.py (not importable by name)."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
+                        'fixtures', 'python', 'numbers.py')
+    spec = importlib.util.spec_from_file_location('omti_number_corpus', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CORPUS
+
+
+NUMBER_CORPUS = _number_corpus()
 
 LOG = logging.getLogger('omti.peer')
 PRIORITIES = ['audit', 'debug', 'info', 'warn', 'error', 'critical', 'sample']
@@ -65,6 +81,21 @@ def emit(event, **fields):
     with _out_lock:
         sys.stdout.write(line + '\n')
         sys.stdout.flush()
+
+
+def exact_equal(a, b):
+    """Equal values of the same types: int is not float, NaN equals NaN, -0.0 is not 0.0."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return a == b and math.copysign(1, a) == math.copysign(1, b)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(exact_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(exact_equal(a[k], b[k]) for k in a)
+    return a == b
 
 
 def describe_exception(e):
@@ -278,6 +309,11 @@ class MainEndpoint(object):
         self._dispatched('echo', ctxt, kwargs)
         return {'server': self.name, 'args': kwargs, 'ctxt': ctxt}
 
+    def echo_numbers(self, ctxt, **kwargs):
+        self._dispatched('echo_numbers', ctxt, kwargs)
+        return {'args': kwargs,
+                'same_as_corpus': exact_equal(kwargs, NUMBER_CORPUS)}
+
     def record(self, ctxt, **kwargs):
         self._dispatched('record', ctxt, kwargs)
 
@@ -366,6 +402,8 @@ def run_rpc_client(a):
                 client = client.prepare(**cmd['prepare'])
             ctxt = cmd.get('ctxt') or {}
             args = cmd.get('args') or {}
+            if cmd.get('corpus') == 'numbers':
+                args = dict(NUMBER_CORPUS)
             if op == 'call':
                 value = client.call(ctxt, cmd['method'], **args)
             elif op == 'cast':
@@ -375,6 +413,8 @@ def run_rpc_client(a):
             else:
                 raise ValueError('unknown op %r' % (op,))
             rec = {'ok': True, 'value': value}
+            if cmd.get('corpus') == 'numbers':
+                rec['same_as_sent'] = exact_equal(value, NUMBER_CORPUS)
         except Exception as e:
             rec = {'ok': False, 'error': describe_exception(e)}
             LOG.info('command %s failed:\n%s', cid, traceback.format_exc())

@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { formatPythonJson, parsePythonJson } from '../../../src/cli/python-literals.js';
+import {
+  formatJson as formatPythonJson,
+  parseJson as parsePythonJson,
+} from '../../../src/cli/json.js';
 
 test('python json - integers beyond 2^53 are read as exact bigints, smaller ones as numbers', () => {
   assert.deepEqual(parsePythonJson('{"a": 123456789012345678901234, "b": 9007199254740991}'), {
