@@ -134,10 +134,12 @@ class FakeDriver implements contract.TransportDriver, ListenerHost {
         request.ctxt,
       ),
     );
+    const deadline = Date.now() + timeoutMs;
     const reply = this.#waiter.waitFor(msgId, { timeoutMs, callMonitorTimeoutMs, signal });
-    // The request expires with the call, as the AMQP `expiration` property makes it.
+    // The request expires with the call, as the AMQP `expiration` property makes it: never
+    // after the caller gave up.
     const routed = this.#vhost.publish(exchange, routingKey, body, {
-      expirationMs: timeoutMs,
+      expirationMs: Math.max(0, deadline - Date.now()),
       headers,
     });
     if (routed === 0 && mandatory) {
