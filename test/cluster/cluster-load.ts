@@ -261,7 +261,11 @@ export function assertGuarantees(
     counts.calls,
     'every call settled with a reply or a typed error',
   );
-  assert.equal(counts.lateCalls, 0, `every call settled within its timeout (slowest ${counts.slowestCallMs} ms)`);
+  assert.equal(
+    counts.lateCalls,
+    0,
+    `every call settled within its timeout (slowest ${counts.slowestCallMs} ms)`,
+  );
   assert.equal(counts.pendingAtEnd, 0, 'nothing is left waiting');
   const ratio = options.minAnsweredRatio ?? 0.5;
   assert.ok(

@@ -246,6 +246,9 @@ export function recordFigures(
   t.diagnostic(`figures ${scenario}: ${JSON.stringify(figures)}`);
   const file = process.env['OMT_RELIABILITY_FIGURES'];
   if (file !== undefined && file !== '') {
-    appendFileSync(file, `${JSON.stringify({ scenario, at: new Date().toISOString(), ...figures })}\n`);
+    appendFileSync(
+      file,
+      `${JSON.stringify({ scenario, at: new Date().toISOString(), ...figures })}\n`,
+    );
   }
 }

@@ -6,8 +6,13 @@
 import { after, before, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Services, type ServicesOptions } from './cluster-services.js';
-import { RabbitCluster, clusterUnavailableReason, type ClusterOptions } from './rabbit-cluster.js';
+import { Services, pinTo, type ServicesOptions } from './cluster-services.js';
+import {
+  RabbitCluster,
+  clusterUnavailableReason,
+  type ClusterNode,
+  type ClusterOptions,
+} from './rabbit-cluster.js';
 
 /**
  * Client options of every scenario: oslo's names and units. Reconnect after 0.5 s
@@ -65,15 +70,30 @@ export function useCluster(options: Omit<ClusterOptions, 'log'> = {}): ClusterHa
   return handle;
 }
 
-/** Services on the cluster, started, and closed after the test. */
+/**
+ * Services on the cluster, started, and closed after the test. With `on`, every
+ * connection (and so every queue declaration: classic queues live on that node, quorum
+ * queues get their leader there) goes to that node.
+ */
 export async function startServices(
   t: TestContext,
   cluster: RabbitCluster,
   options: ServicesOptions,
+  on?: ClusterNode,
 ): Promise<Services> {
   const services = new Services(cluster, options);
   t.after(() => services.close());
-  await services.start();
+  if (on === undefined) {
+    await services.start();
+    return services;
+  }
+  for (const node of cluster.nodes) if (node !== on) node.proxy.setAll('cut');
+  try {
+    await services.start(60_000);
+  } finally {
+    for (const node of cluster.nodes) node.proxy.setDefault('pass');
+  }
+  await pinTo(cluster, on, services);
   return services;
 }
 
@@ -87,7 +107,8 @@ export async function waitFor<T>(
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(100);
   }
 }
