@@ -24,6 +24,7 @@ import {
   QUORUM,
   restoreCluster,
   startServices,
+  underLoad,
   useCluster,
   waitFor,
 } from './cluster-test-kit.js';
@@ -83,36 +84,6 @@ async function assertReattached(
     'every queue of ours to have a consumer',
   );
   assert.ok(consumed.length >= 3, 'topic, server and notification queues');
-}
-
-/**
- * Runs the load, calls `fault` after a steady start, waits for recovery, lets the load
- * run on, then finishes it. Returns the counts and the recovery time.
- */
-async function underLoad(
-  services: Services,
-  fault: () => Promise<void>,
-  options: { steadyMs?: number; afterMs?: number; recoverMs?: number } = {},
-): Promise<{ counts: LoadCounts; faultAt: number; recoveryMs: number }> {
-  const load = new Load(services);
-  let faultAt = 0;
-  let recoveryMs = -1;
-  let counts: LoadCounts;
-  try {
-    await sleep(options.steadyMs ?? 3000);
-    faultAt = Date.now();
-    await fault();
-    recoveryMs = await waitFor(
-      () => load.recoveredAfter(faultAt),
-      options.recoverMs ?? 90_000,
-      'a call and a notification sent after the fault to succeed',
-    );
-    await sleep(options.afterMs ?? 3000);
-  } finally {
-    // Even when recovery failed: settle what is outstanding and report it.
-    counts = await load.finish(60_000);
-  }
-  return { counts, faultAt, recoveryMs };
 }
 
 async function killClientNode(

@@ -6,6 +6,7 @@
 import { after, before, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { Load, type LoadCounts, type LoadOptions } from './cluster-load.js';
 import { Services, pinTo, type ServicesOptions } from './cluster-services.js';
 import {
   RabbitCluster,
@@ -121,4 +122,52 @@ export async function restoreCluster(cluster: RabbitCluster): Promise<void> {
     if (!node.running) await cluster.startNode(node);
   }
   await cluster.waitForRunningNodes(cluster.nodes.length, 120_000);
+}
+
+/** What {@link underLoad} measured. */
+export interface ScenarioResult {
+  readonly counts: LoadCounts;
+  /** When the fault started. */
+  readonly faultAt: number;
+  /** From the fault until a call and a notification sent after it succeeded. */
+  readonly recoveryMs: number;
+}
+
+/**
+ * Runs a load, calls `fault` after a steady start, waits for recovery, lets the load run
+ * on, then finishes it. When something fails, the counts so far are in the error.
+ */
+export async function underLoad(
+  services: Services,
+  fault: () => Promise<void>,
+  options: LoadOptions & { steadyMs?: number; afterMs?: number; recoverMs?: number } = {},
+): Promise<ScenarioResult> {
+  const load = new Load(services, options);
+  let faultAt = 0;
+  let recoveryMs = -1;
+  let failure: unknown;
+  try {
+    await sleep(options.steadyMs ?? 3000);
+    faultAt = Date.now();
+    await fault();
+    recoveryMs = await waitFor(
+      () => load.recoveredAfter(faultAt),
+      options.recoverMs ?? 90_000,
+      'a call and a notification sent after the fault to succeed',
+    );
+    await sleep(options.afterMs ?? 3000);
+  } catch (err) {
+    failure = err;
+  }
+  // Even when recovery failed: settle what is outstanding and report it.
+  const counts = await load.finish(60_000);
+  if (failure !== undefined) {
+    const { otherErrors, ...numbers } = counts;
+    throw new Error(
+      `${failure instanceof Error ? failure.message : 'the scenario failed'}; counts: ` +
+        `${JSON.stringify(numbers)} ${otherErrors.slice(0, 3).join(' | ')}`,
+      { cause: failure },
+    );
+  }
+  return { counts, faultAt, recoveryMs };
 }
