@@ -29,6 +29,8 @@ export interface LoadCounts {
   receivedTotal: number;
   /** Deliveries beyond the first of a notification (not caught by the `_unique_id` cache). */
   duplicates: number;
+  /** Duplicates the listener's `_unique_id` cache caught and dropped (its warnings). */
+  duplicatesDropped: number;
   /** Confirmed and never delivered. */
   lost: number;
   /** Failed publishes that were delivered anyway. */
@@ -157,6 +159,8 @@ export class Load {
       receivedDistinct: distinct,
       receivedTotal: total,
       duplicates: total - distinct,
+      duplicatesDropped: this.#services.log.find(/ignoring duplicate message/, this.startedAt)
+        .length,
       lost,
       failedButDelivered,
       maxCallGapMs: maxGap(this.#answeredAt, this.startedAt, end),

@@ -252,3 +252,49 @@ export function recordFigures(
     );
   }
 }
+
+/**
+ * The transport's status, as the lead engineer is adding it to `Transport` (not in this
+ * branch yet): `'idle' | 'connected' | 'reconnecting' | 'blocked' | 'closed'`. Read
+ * through this accessor so that the tests typecheck before and after it lands;
+ * `undefined` while the transport has no `status`.
+ */
+export type TransportStatus = 'idle' | 'connected' | 'reconnecting' | 'blocked' | 'closed';
+
+export function transportStatus(transport: Transport): TransportStatus | undefined {
+  const status = (transport as unknown as { status?: unknown }).status;
+  return typeof status === 'string' ? (status as TransportStatus) : undefined;
+}
+
+/** One event of the transport's (future) EventEmitter API, with when it came. */
+export interface TransportEvent {
+  readonly at: number;
+  readonly event: string;
+  readonly detail: unknown;
+}
+
+/**
+ * Records the transport's `connected`, `disconnected`, `reconnecting`, `blocked`,
+ * `unblocked` and `closed` events, when the transport emits events at all (it will be
+ * an EventEmitter once the lead's change lands). Returns undefined otherwise.
+ */
+export function recordTransportEvents(transport: Transport): TransportEvent[] | undefined {
+  const emitter = transport as unknown as {
+    on?: (event: string, listener: (detail?: unknown) => void) => unknown;
+  };
+  if (typeof emitter.on !== 'function') return undefined;
+  const events: TransportEvent[] = [];
+  for (const event of [
+    'connected',
+    'disconnected',
+    'reconnecting',
+    'blocked',
+    'unblocked',
+    'closed',
+  ]) {
+    emitter.on.call(transport, event, (detail?: unknown) => {
+      if (events.length < 10_000) events.push({ at: Date.now(), event, detail });
+    });
+  }
+  return events;
+}

@@ -118,7 +118,7 @@ export async function waitFor<T>(
 export async function restoreCluster(cluster: RabbitCluster): Promise<void> {
   for (const node of cluster.nodes) {
     cluster.heal(node);
-    node.proxy.setAll('pass');
+    node.proxy.restore();
     if (!node.running) await cluster.startNode(node);
   }
   await cluster.waitForRunningNodes(cluster.nodes.length, 120_000);
@@ -126,6 +126,7 @@ export async function restoreCluster(cluster: RabbitCluster): Promise<void> {
 
 /** What {@link underLoad} measured. */
 export interface ScenarioResult {
+  readonly load: Load;
   readonly counts: LoadCounts;
   /** When the fault started. */
   readonly faultAt: number;
@@ -169,5 +170,5 @@ export async function underLoad(
       { cause: failure },
     );
   }
-  return { counts, faultAt, recoveryMs };
+  return { load, counts, faultAt, recoveryMs };
 }

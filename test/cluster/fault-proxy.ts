@@ -226,6 +226,18 @@ export class FaultProxy {
     for (const conn of this.connections()) conn.set(mode, delayMs);
   }
 
+  /**
+   * Back to normal: black-holed connections are closed (a stream that lost bytes cannot
+   * resume), delayed ones pass again, and so do new ones.
+   */
+  restore(): void {
+    for (const conn of this.connections()) {
+      if (conn.mode === 'blackhole') conn.close();
+      else conn.set('pass');
+    }
+    this.setDefault('pass');
+  }
+
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
     for (const conn of this.connections()) conn.close();

@@ -309,10 +309,8 @@ export class RabbitCluster {
   heal(node: ClusterNode): void {
     for (const other of this.nodes) {
       if (other === node) continue;
-      for (const proxy of [this.distProxy(node, other), this.distProxy(other, node)]) {
-        for (const conn of proxy.connections()) if (conn.mode !== 'pass') conn.close();
-        proxy.setDefault('pass');
-      }
+      this.distProxy(node, other).restore();
+      this.distProxy(other, node).restore();
     }
   }
 
