@@ -96,7 +96,7 @@ export class Services {
         ...notifierLog,
         error: (message: string, ...args: unknown[]) => {
           // The notifier logs a failed publish (and resolves): find which one it was.
-          const seq = /event_type omt\.tick\.(\d+)\)/.exec(format(message, ...args));
+          const seq = /event_type[ =]omt\.tick\.(-?\d+)\b/.exec(format(message, ...args));
           if (seq !== null) this.notifyFailed.add(Number(seq[1]));
           notifierLog.error(message, ...args);
         },
