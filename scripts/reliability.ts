@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { format, resolveConfig } from 'prettier';
+
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PAGE = join(ROOT, 'docs', 'reliability.md');
 const START = '<!-- figures:start -->';
@@ -143,7 +145,7 @@ function render(figures: Figures[]): string {
   return lines.join('\n');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   let file = values.from;
   let dir: string | undefined;
   if (file === undefined) {
@@ -159,11 +161,13 @@ function main(): void {
     const end = page.indexOf(END);
     if (start < 0 || end < start) throw new Error(`${PAGE} has no figures markers`);
     const updated = page.slice(0, start) + render(figures) + page.slice(end + END.length);
-    writeFileSync(PAGE, updated);
+    // Formatted as `npm run format:check` wants it (tables padded).
+    const options = (await resolveConfig(PAGE)) ?? {};
+    writeFileSync(PAGE, await format(updated, { ...options, filepath: PAGE }));
     process.stdout.write(`docs/reliability.md: figures of ${figures.length} scenarios\n`);
   } finally {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main();
+await main();
