@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Load, assertGuarantees, type LoadCounts } from './cluster-load.js';
+import { Load, assertGuarantees, figuresOf, type LoadCounts } from './cluster-load.js';
 import { connectionNodes, pinTo, recordFigures, type Services } from './cluster-services.js';
 import {
   CLASSIC_DURABLE,
@@ -37,12 +37,6 @@ const handle = useCluster();
  * (the reconnect delay, a retry and a call timeout), with room for a loaded machine.
  */
 const ROLLING_GAP_BOUND_MS = 15_000;
-
-/** The figures of a scenario's load, for the docs. */
-function loadFigures(counts: LoadCounts): Record<string, number> {
-  const { otherErrors: _ignored, ...numbers } = counts;
-  return numbers;
-}
 
 /** Our queues and their consumer counts (quorum: leader and members too). */
 async function queues(
@@ -108,7 +102,7 @@ async function killClientNode(
       await cluster.startNode(victim);
     }
   });
-  const figures = { ...loadFigures(counts), recoveryMs };
+  const figures = { ...figuresOf(counts), recoveryMs };
   recordFigures(t, scenario, classic ? { ...figures, nodeDownMs: downMs } : figures);
   // While the classic queues' node is down, calls to them time out (typed): fewer answers.
   assertGuarantees(counts, {
@@ -148,7 +142,7 @@ test('cluster - kill -9 of the quorum leader of the notification queue while the
     30_000,
     'a new leader',
   );
-  recordFigures(t, 'kill-9-quorum-leader', { ...loadFigures(counts), recoveryMs });
+  recordFigures(t, 'kill-9-quorum-leader', { ...figuresOf(counts), recoveryMs });
   assertGuarantees(counts);
   assert.ok(newLeader !== leaderNode.name);
   await assertReattached(cluster, services, leaderNode);
@@ -187,7 +181,7 @@ test('cluster - rolling restart of all three nodes under steady load: the servic
     counts = await load.finish(60_000);
   }
   const figures = {
-    ...loadFigures(counts),
+    ...figuresOf(counts),
     restartsMs: restarts.map((r) => r.rejoinedMs),
   };
   recordFigures(t, 'rolling-restart-quorum', figures);

@@ -240,6 +240,12 @@ export class Load {
   }
 }
 
+/** The numbers of `counts` (without the error texts), for {@link recordFigures}. */
+export function figuresOf(counts: LoadCounts): Record<string, number> {
+  const { otherErrors: _ignored, ...numbers } = counts;
+  return numbers;
+}
+
 /**
  * The guarantees every scenario keeps: no confirmed notification lost, every call
  * settled (answer or typed error) within its timeout, nothing left waiting, no untyped

@@ -38,11 +38,23 @@ const run = promisify(execFile);
 /** Concurrent rabbitmqctl calls per node. */
 const CTL_PORTS = 6;
 
-/** Where the Debian package keeps the real scripts (`/usr/sbin` wraps them with `su`). */
-const SCRIPT_DIRS = ['/usr/lib/rabbitmq/bin', '/usr/local/lib/rabbitmq/bin', '/usr/sbin'];
+/**
+ * Where RabbitMQ's scripts are looked for: `OMT_RABBITMQ_BIN` if set, then where the
+ * Debian package keeps the real ones (its `/usr/sbin` wrappers switch user with `su`,
+ * which would lose our environment), then the `PATH`.
+ */
+function scriptDirs(): string[] {
+  const own = process.env['OMT_RABBITMQ_BIN'];
+  return [
+    ...(own === undefined || own === '' ? [] : [own]),
+    '/usr/lib/rabbitmq/bin',
+    '/usr/local/lib/rabbitmq/bin',
+    ...(process.env['PATH'] ?? '').split(':').filter((dir) => dir !== ''),
+  ];
+}
 
 function findScript(name: string): string | undefined {
-  for (const dir of SCRIPT_DIRS) {
+  for (const dir of scriptDirs()) {
     const path = join(dir, name);
     if (existsSync(path)) return path;
   }
@@ -189,6 +201,11 @@ export class RabbitCluster {
       await cluster.teardown();
       throw err;
     }
+  }
+
+  /** Erlang's `net_ticktime` of the nodes: a silent peer node counts as down after about this long. */
+  get netTicktimeSeconds(): number {
+    return this.#options.netTicktimeSeconds;
   }
 
   /** `rabbit://guest:guest@127.0.0.1:<proxy 1>,...` with an optional query (no `?`). */
