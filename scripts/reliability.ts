@@ -69,6 +69,12 @@ const SCENARIOS: { key: string; title: string; special: (f: Figures) => string }
     special: () => 'clients on another node',
   },
   {
+    key: 'slow-network',
+    title: 'every client connection delayed',
+    special: (f) =>
+      `${String(f['delayMs'])} ms each way; slowest call ${s(num(f, 'slowestCallMs'))}`,
+  },
+  {
     key: 'black-holed-connections',
     title: 'client connections black-holed',
     special: (f) =>

@@ -2,10 +2,11 @@
  * Network and resource faults on a private 3-node RabbitMQ cluster
  * (test/cluster/rabbit-cluster.ts), under a steady load through the public API:
  *
- * 1. the clients' connections black-holed (no FIN, no RST): the AMQP heartbeat notices;
- * 2. a whole node gone silent (its connections and new ones black-holed): failover;
- * 3. a memory alarm that blocks publishers, held longer than a call's timeout;
- * 4. a partition of the clients' node from the two others, with `pause_minority`.
+ * 1. a slow network: every client connection delayed;
+ * 2. the clients' connections black-holed (no FIN, no RST): the AMQP heartbeat notices;
+ * 3. a whole node gone silent (its connections and new ones black-holed): failover;
+ * 4. a memory alarm that blocks publishers, held longer than a call's timeout;
+ * 5. a partition of the clients' node from the two others, with `pause_minority`.
  *
  * Figures go to docs/reliability.md (`npm run reliability`).
  */
@@ -100,6 +101,26 @@ async function blackHoleScenario(t: TestContext, wholeNode: boolean): Promise<vo
     await assertConnectedTo(cluster, services, [node]);
   }
 }
+
+test('cluster - a slow network (every client connection delayed 100 ms each way): no call times out, nothing is lost, no connection is dropped', async (t) => {
+  if (handle.skip !== undefined) return t.skip(handle.skip);
+  const cluster = handle.cluster;
+  t.after(() => restoreCluster(cluster));
+  const services = await startServices(t, cluster, { rabbit: RABBIT });
+  const delayMs = 100;
+  const { counts, faultAt } = await underLoad(
+    services,
+    async () => {
+      for (const node of cluster.nodes) node.proxy.setAll('delay', delayMs);
+    },
+    { afterMs: 5000 },
+  );
+  for (const node of cluster.nodes) node.proxy.restore();
+  recordFigures(t, 'slow-network', { ...figuresOf(counts), delayMs });
+  assertGuarantees(counts, { minAnsweredRatio: 1 });
+  assert.equal(counts.timedOut, 0, 'no call timed out');
+  assert.equal(detections(services, faultAt).length, 0, 'no connection was dropped');
+});
 
 test('cluster - black-holed client connections (no FIN, no RST): the heartbeat notices, the clients reconnect, nothing hangs', async (t) => {
   await blackHoleScenario(t, false);
