@@ -147,7 +147,16 @@ function render(figures: Figures[]): string {
         `${s(num(f, 'maxCallGapMs'))} / ${s(num(f, 'maxNotifyGapMs'))} | ${special(f)} |`,
     );
   }
-  lines.push('', END);
+  const total = (key: string): number => figures.reduce((sum, f) => sum + (num(f, key) || 0), 0);
+  lines.push(
+    '',
+    `Over all scenarios: ${total('notificationsSent')} notifications, ${total('lost')} lost; ` +
+      `${total('duplicates')} delivered twice to an endpoint, ${total('duplicatesDropped')} ` +
+      'repeats dropped by the `_unique_id` cache; ' +
+      `${total('calls')} calls, ${total('lateCalls')} settled later than their timeout.`,
+    '',
+    END,
+  );
   return lines.join('\n');
 }
 

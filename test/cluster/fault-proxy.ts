@@ -13,11 +13,12 @@
  * connection in `blackhole` is accepted and never answered, one in `cut` is closed as
  * soon as it is accepted. Connections to the target that fail close the client side.
  *
- * Why our own module instead of an npm proxy: the ones maintained for fault injection
- * (toxiproxy and its clients) need a separate server binary; the small npm TCP proxies
- * pass traffic through but cannot black-hole an open connection without closing it or
- * change a live connection's behaviour. This is about 200 lines of `node:net`, with
- * unit tests in `test/unit/fault-proxy.test.ts`.
+ * Why our own module instead of an npm package: the maintained fault-injection proxy,
+ * toxiproxy, is a separate server binary (its npm packages are clients, or need Docker
+ * through testcontainers), and the small npm TCP proxies only pass traffic: none can
+ * black-hole an open connection without closing it or change a live connection's
+ * behaviour. This is about 200 lines of `node:net`, with unit tests in
+ * `test/unit/fault-proxy.test.ts`.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 

@@ -225,7 +225,7 @@ export class RabbitCluster {
     if (target === undefined) throw new Error('no node is running');
     const { stdout } = await run(this.#ctlScript, ['-n', target.name, '-q', ...args], {
       env: this.#env(target),
-      timeout: 90_000,
+      timeout: 150_000, // above the longest --timeout passed (await_startup: 120 s)
       maxBuffer: 16 * 1024 * 1024,
     });
     return stdout;
