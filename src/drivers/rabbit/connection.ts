@@ -95,6 +95,10 @@ const hostText = (h: RabbitHost): string => `${h.hostname}:${h.port}`;
  *   publish to a remembered exchange on a new channel re-declares it first (oslo).
  * - `ack`/`reject` never throw; for a delivery of a dead channel they do nothing (the
  *   broker already requeued it).
+ * - While the broker blocks publishing (a resource alarm), a publish with a finite `retry`
+ *   budget counts each `heartbeatSeconds` spent blocked as one failed try (oslo's publish
+ *   times out on its socket after that long) and then rejects with
+ *   `MessageDeliveryFailure`; with `retry` -1 it waits for the unblock.
  * - `close()` rejects pending operations with `ConnectionClosedError`, closes the channel
  *   then the connection (no `basic.cancel`, as oslo) and leaves no timer or socket.
  */
@@ -110,6 +114,9 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
   #status: ConnectionStatus = 'idle';
   #everConnected = false;
   #blocked = false;
+  #blockedReason = '';
+  /** Publishes with a finite retry budget waiting while blocked (see #boundWhileBlocked). */
+  readonly #blockWatchers = new Set<() => void>();
   #closing = false;
   #closePromise: Promise<void> | undefined;
   readonly #closed: Promise<void>;
@@ -234,10 +241,10 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
           }
           const drained = slot.drained;
           if (drained !== undefined) {
-            await guard.race(drained);
+            await guard.race(this.#boundWhileBlocked(drained, budget, slot));
             if (!slot.open) throw new ChannelLost();
           }
-          await guard.race(slot.publish(request));
+          await guard.race(this.#boundWhileBlocked(slot.publish(request), budget, slot));
           return;
         } catch (err) {
           if (this.#closing) throw new ConnectionClosedError({ cause: err });
@@ -450,6 +457,51 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     }
   }
 
+  /**
+   * `wait` (a publish's confirm or drain), bounded while the broker blocks this
+   * connection: every `heartbeatSeconds` spent blocked uses one retry, and when none is
+   * left it rejects with `MessageDeliveryFailure` (the message may still go out after the
+   * unblock). Unbounded budgets and heartbeat 0 wait as before, without any cost here.
+   */
+  #boundWhileBlocked<T>(wait: Promise<T>, budget: RetryBudget, slot: ChannelSlot): Promise<T> {
+    const limitMs = this.#opts.heartbeatSeconds * 1000;
+    if (budget.retry === Infinity || limitMs <= 0) return wait;
+    return new Promise<T>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const arm = (): void => {
+        clearTimeout(timer);
+        timer = this.#blocked ? setTimeout(expire, limitMs) : undefined;
+      };
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#blockWatchers.delete(arm);
+      };
+      const expire = (): void => {
+        if (budget.spend()) return arm();
+        done();
+        const message =
+          `The AMQP server on ${hostText(slot.conn.host)} has blocked publishing ` +
+          `(${this.#blockedReason}); giving up after ${budget.retry + 1} x ` +
+          `heartbeat_timeout_threshold (${this.#opts.heartbeatSeconds} s)`;
+        this.#log.error('[%s] %s', this.#opts.connectionName, message);
+        reject(new MessageDeliveryFailure(message));
+      };
+      this.#blockWatchers.add(arm);
+      arm();
+      wait.then(
+        (value) => {
+          done();
+          resolve(value);
+        },
+        (err: unknown) => {
+          done();
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          reject(err);
+        },
+      );
+    });
+  }
+
   #exhausted(budget: RetryBudget, host: RabbitHost, cause: unknown): MessageDeliveryFailure {
     const message = `Unable to connect to AMQP server on ${hostText(host)} after ${budget.retry} tries: ${errorText(cause)}`;
     this.#log.error('[%s] %s', this.#opts.connectionName, message);
@@ -583,6 +635,8 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
 
   #onBlocked(reason: string): void {
     this.#blocked = true;
+    this.#blockedReason = reason;
+    for (const watcher of [...this.#blockWatchers]) watcher();
     this.#log.warn(
       '[%s] The connection to the AMQP server is blocked: %s',
       this.#opts.connectionName,
@@ -593,6 +647,7 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
 
   #onUnblocked(): void {
     this.#blocked = false;
+    for (const watcher of [...this.#blockWatchers]) watcher();
     this.#log.info(
       '[%s] The connection to the AMQP server is unblocked',
       this.#opts.connectionName,
