@@ -259,3 +259,36 @@ export function resolveOptions(o: ConnectionOptions): ResolvedOptions {
   }
   return r;
 }
+
+/** A connection event in the driver contract's terms (see `ConnectionEvent`). */
+export function toStateEvent<K extends keyof RabbitConnectionEvents>(
+  connection: string,
+  event: K,
+  args: RabbitConnectionEvents[K],
+): ConnectionEvent | undefined {
+  switch (event) {
+    case 'connected':
+    case 'reconnected': {
+      const [endpoint] = args as RabbitConnectionEvents['connected'];
+      return { type: 'connected', connection, host: `${endpoint.hostname}:${endpoint.port}` };
+    }
+    case 'disconnected': {
+      const [reason] = args as RabbitConnectionEvents['disconnected'];
+      return { type: 'disconnected', connection, reason };
+    }
+    case 'connect-failed': {
+      const [reason, , retryInMs] = args as RabbitConnectionEvents['connect-failed'];
+      return { type: 'reconnecting', connection, reason, retryInMs };
+    }
+    case 'blocked': {
+      const [reason] = args as RabbitConnectionEvents['blocked'];
+      return { type: 'blocked', connection, reason };
+    }
+    case 'unblocked':
+      return { type: 'unblocked', connection };
+    case 'closed':
+      return { type: 'closed', connection };
+    default:
+      return undefined;
+  }
+}

@@ -13,39 +13,18 @@
  *
  * @module
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { EventEmitter } from 'node:events';
-
-import { MessageDeliveryFailure } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import type { ConnectionEvent } from '../driver.js';
-import { ChannelSlot, type ExchangeDeclaration } from './connection-channel.js';
-import {
-  ChannelLost,
-  ConnectionClosedError,
-  PublishConfirmLost,
-  errorText,
-} from './connection-errors.js';
-import { ConsumerRegistry } from './connection-consumers.js';
-import { HostCycle, type RabbitHost } from './connection-failover.js';
-import { closeAmqpConnection, openAmqpConnection, type AmqpConnection } from './connection-open.js';
-import {
-  resolveOptions,
-  type ConnectionOptions,
-  type ConnectionStatus,
-  type ConsumeOptions,
-  type Delivery,
-  type DeliveryHandler,
-  type OperationOptions,
-  type PublishOptions,
-  type PublishProperties,
-  type RabbitConnectionEvents,
-  type RabbitConsumer,
-  type RabbitEndpoint,
-  type ResolvedOptions,
-} from './connection-types.js';
-import { RecoveryLoop } from './connection-recovery.js';
+import { ChannelLost, ConnectionClosedError, PublishConfirmLost } from './connection-errors.js';
+import { ConnectionCore } from './connection-core.js';
 import { OpGuard, RetryBudget } from './connection-wait.js';
+import type {
+  ConsumeOptions,
+  Delivery,
+  DeliveryHandler,
+  OperationOptions,
+  PublishOptions,
+  PublishProperties,
+  RabbitConsumer,
+} from './connection-types.js';
 
 export {
   AmqpChannelError,
@@ -69,12 +48,6 @@ export type {
   RabbitConsumer,
   RabbitEndpoint,
 } from './connection-types.js';
-
-/** Operations called from inside `onReconnect` run on the channel being set up. */
-const recovering = new AsyncLocalStorage<{ owner: RabbitConnection; slot: ChannelSlot }>();
-
-const endpointOf = (h: RabbitHost): RabbitEndpoint => ({ hostname: h.hostname, port: h.port });
-const hostText = (h: RabbitHost): string => `${h.hostname}:${h.port}`;
 
 /**
  * One AMQP connection with one channel, kept alive across failures.
@@ -102,98 +75,7 @@ const hostText = (h: RabbitHost): string => `${h.hostname}:${h.port}`;
  * - `close()` rejects pending operations with `ConnectionClosedError`, closes the channel
  *   then the connection (no `basic.cancel`, as oslo) and leaves no timer or socket.
  */
-export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
-  readonly #opts: ResolvedOptions;
-  readonly #log: Logger;
-  readonly #hosts: HostCycle;
-  readonly #recovery: RecoveryLoop<ChannelSlot>;
-  readonly #consumers: ConsumerRegistry;
-  #conn: AmqpConnection | undefined;
-  /** The channel operations use; set once fully set up (topology, consumers). */
-  #slot: ChannelSlot | undefined;
-  #status: ConnectionStatus = 'idle';
-  #everConnected = false;
-  #blocked = false;
-  #blockedReason = '';
-  /** Publishes with a finite retry budget waiting while blocked (see #boundWhileBlocked). */
-  readonly #blockWatchers = new Set<() => void>();
-  #closing = false;
-  #closePromise: Promise<void> | undefined;
-  readonly #closed: Promise<void>;
-  #resolveClosed!: () => void;
-  readonly #knownExchanges = new Map<string, ExchangeDeclaration>();
-
-  constructor(options: ConnectionOptions) {
-    super();
-    this.#opts = resolveOptions(options);
-    this.#log = this.#opts.logger;
-    this.#hosts = new HostCycle(
-      options.hosts,
-      this.#opts.failoverStrategy,
-      this.#opts.randomizeHostOrder,
-    );
-    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#consumers = new ConsumerRegistry(
-      {
-        closing: () => this.#closing,
-        brokerCancelled: (queue, slot) => this.#onBrokerCancel(queue, slot),
-        shrunk: () => this.#recovery.demandChanged(),
-      },
-      this.#log,
-    );
-    this.#recovery = new RecoveryLoop<ChannelSlot>(
-      {
-        ready: () => this.#readySlot(),
-        needed: () => this.#consumers.size > 0 || this.#opts.onReconnect !== undefined,
-        closing: () => this.#closing,
-        nextHost: () => (this.#conn?.open === true ? this.#conn.host : this.#hosts.current()),
-        attempt: () => this.#attempt(),
-        install: (slot) => this.#install(slot),
-        failed: (error, host, delayMs) => this.#attemptFailed(error, host, delayMs),
-        exhausted: (budget, host, cause) => this.#exhausted(budget, host, cause),
-        running: (active) => {
-          if (active) this.#status = this.#everConnected ? 'reconnecting' : 'connecting';
-          else this.#status = this.#everConnected ? 'disconnected' : 'idle';
-        },
-      },
-      this.#opts,
-    );
-  }
-
-  /** The `connection_name` client property. */
-  get connectionName(): string {
-    return this.#opts.connectionName;
-  }
-
-  get status(): ConnectionStatus {
-    return this.#status;
-  }
-
-  /** Whether the broker has blocked publishing on this connection (resource alarm). */
-  get blocked(): boolean {
-    return this.#blocked;
-  }
-
-  /** The broker of the live AMQP connection, if any. */
-  get endpoint(): RabbitEndpoint | undefined {
-    return this.#conn === undefined ? undefined : endpointOf(this.#conn.host);
-  }
-
-  /**
-   * The channel operations would use right now without waiting, as an opaque token (a new
-   * channel is a new token), or `undefined` when there is none. Declarations are cached
-   * per channel: what a caller saw declared under one token needs no declaring again
-   * while the same token is ready. @internal
-   */
-  get readyChannel(): object | undefined {
-    return this.#fastSlot();
-  }
-
-  /** Resolves once the connection is up (connecting if needed), within the bounds given. */
-  async connect(options: OperationOptions = {}): Promise<void> {
-    await this.#withSlot(options, 'connect', async () => undefined);
-  }
-
+export class RabbitConnection extends ConnectionCore {
   /**
    * Publishes one message and resolves when the broker confirmed it (`basic.ack`). Needs
    * role `publish`.
@@ -217,8 +99,8 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     properties: PublishProperties,
     options: PublishOptions = {},
   ): Promise<void> {
-    if (this.#closing) throw new ConnectionClosedError();
-    if (this.#opts.role !== 'publish') {
+    if (this.isClosing) throw new ConnectionClosedError();
+    if (this.opts.role !== 'publish') {
       throw new TypeError('publish() needs a connection with role "publish" (a confirm channel)');
     }
     const request = {
@@ -233,30 +115,30 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     const budget = new RetryBudget(options.retry);
     try {
       for (;;) {
-        const slot = this.#fastSlot() ?? (await this.#slotFor(budget, guard));
+        const slot = this.fastSlot() ?? (await this.slotFor(budget, guard));
         try {
-          const known = this.#knownExchanges.get(exchange);
+          const known = this.knownExchanges.get(exchange);
           if (known !== undefined && !slot.hasDeclaredExchange(exchange)) {
             await guard.race(slot.declareExchange(known));
           }
           const drained = slot.drained;
           if (drained !== undefined) {
-            await guard.race(this.#boundWhileBlocked(drained, budget, slot));
+            await guard.race(this.boundWhileBlocked(drained, budget, slot));
             if (!slot.open) throw new ChannelLost();
           }
-          await guard.race(this.#boundWhileBlocked(slot.publish(request), budget, slot));
+          await guard.race(this.boundWhileBlocked(slot.publish(request), budget, slot));
           return;
         } catch (err) {
-          if (this.#closing) throw new ConnectionClosedError({ cause: err });
+          if (this.isClosing) throw new ConnectionClosedError({ cause: err });
           if (err instanceof ChannelLost) {
-            if (!budget.spend()) throw this.#exhausted(budget, slot.conn.host, err);
+            if (!budget.spend()) throw this.exhausted(budget, slot.conn.host, err);
             continue;
           }
           if (err instanceof PublishConfirmLost && options.republishUnconfirmed === true) {
             if (!budget.spend()) throw err;
-            this.#log.debug(
+            this.log.debug(
               '[%s] Publishing again a message whose confirm was lost: %s',
-              this.#opts.connectionName,
+              this.opts.connectionName,
               slot.closeReason.message,
             );
             continue;
@@ -282,9 +164,9 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     options: OperationOptions = {},
   ): Promise<void> {
     const declaration = { name, type, durable: flags.durable, autoDelete: flags.autoDelete };
-    await this.#withSlot(options, 'exchange.declare', (slot) => slot.declareExchange(declaration));
+    await this.withSlot(options, 'exchange.declare', (slot) => slot.declareExchange(declaration));
     // Only what the broker accepted: a refused declaration is not repeated on new channels.
-    this.#knownExchanges.set(name, declaration);
+    this.knownExchanges.set(name, declaration);
   }
 
   /** Declares a queue, once per channel (same flags and arguments). */
@@ -305,7 +187,7 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
       exclusive: flags.exclusive ?? false,
       arguments: flags.arguments ?? {},
     };
-    await this.#withSlot(options, 'queue.declare', (slot) => slot.declareQueue(declaration));
+    await this.withSlot(options, 'queue.declare', (slot) => slot.declareQueue(declaration));
   }
 
   /** Binds a queue to an exchange, once per channel. */
@@ -315,7 +197,7 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     routingKey: string,
     options: OperationOptions = {},
   ): Promise<void> {
-    await this.#withSlot(options, 'queue.bind', (slot) =>
+    await this.withSlot(options, 'queue.bind', (slot) =>
       slot.bindQueue(queue, exchange, routingKey),
     );
   }
@@ -325,14 +207,14 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
    * for them is expected, not a failure to recover from).
    */
   async deleteQueue(name: string, options: OperationOptions = {}): Promise<void> {
-    this.#consumers.queueDeleted(name);
-    await this.#withSlot(options, 'queue.delete', (slot) => slot.deleteQueue(name));
+    this.consumers.queueDeleted(name);
+    await this.withSlot(options, 'queue.delete', (slot) => slot.deleteQueue(name));
   }
 
   /** Deletes an exchange and forgets it. */
   async deleteExchange(name: string, options: OperationOptions = {}): Promise<void> {
-    this.#knownExchanges.delete(name);
-    await this.#withSlot(options, 'exchange.delete', (slot) => slot.deleteExchange(name));
+    this.knownExchanges.delete(name);
+    await this.withSlot(options, 'exchange.delete', (slot) => slot.deleteExchange(name));
   }
 
   /**
@@ -346,15 +228,15 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
     onMessage: DeliveryHandler,
     options: ConsumeOptions = {},
   ): Promise<RabbitConsumer> {
-    if (this.#closing) throw new ConnectionClosedError();
-    const handle = this.#consumers.add(queue, onMessage, options.arguments ?? {});
+    if (this.isClosing) throw new ConnectionClosedError();
+    const handle = this.consumers.add(queue, onMessage, options.arguments ?? {});
     try {
-      await this.#withSlot(options, 'basic.consume', (slot) =>
-        this.#consumers.activate(handle, slot),
+      await this.withSlot(options, 'basic.consume', (slot) =>
+        this.consumers.activate(handle, slot),
       );
       return handle;
     } catch (err) {
-      this.#consumers.remove(handle);
+      this.consumers.remove(handle);
       throw err;
     }
   }
@@ -364,367 +246,16 @@ export class RabbitConnection extends EventEmitter<RabbitConnectionEvents> {
    * (any still arriving go back to the queue). Never rejects.
    */
   async cancel(consumer: RabbitConsumer): Promise<void> {
-    await this.#consumers.cancel(consumer);
+    await this.consumers.cancel(consumer);
   }
 
   /** Acknowledges a delivery. Never throws; a delivery of a dead channel is dropped. */
   ack(message: Delivery): void {
-    this.#consumers.settle(message, (slot, raw) => slot.ack(raw), 'ack');
+    this.consumers.settle(message, (slot, raw) => slot.ack(raw), 'ack');
   }
 
   /** Rejects a delivery (`basic.reject`), requeued or not. Never throws, like {@link ack}. */
   reject(message: Delivery, requeue: boolean): void {
-    this.#consumers.settle(message, (slot, raw) => slot.reject(raw, requeue), 'reject');
-  }
-
-  /**
-   * Closes the channel, then the connection; consumers are not cancelled first (the
-   * broker requeues unacknowledged messages), as oslo. Pending operations reject with
-   * `ConnectionClosedError`. Idempotent; resolves when everything is released.
-   */
-  close(): Promise<void> {
-    this.#closePromise ??= this.#shutdown();
-    return this.#closePromise;
-  }
-
-  /** Resolves after `close()` completed. */
-  closed(): Promise<void> {
-    return this.#closed;
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  // ---- waiting for the channel ----
-
-  /** The ready channel, when not inside `onReconnect` (a synchronous fast path for publish). */
-  #fastSlot(): ChannelSlot | undefined {
-    return recovering.getStore() === undefined ? this.#readySlot() : undefined;
-  }
-
-  #readySlot(): ChannelSlot | undefined {
-    const slot = this.#slot;
-    return slot !== undefined && slot.open ? slot : undefined;
-  }
-
-  /**
-   * The channel to use now: inside `onReconnect`, the one being set up (if it died, the
-   * attempt fails and is retried as a whole, so this must not wait for the loop that runs
-   * it); otherwise the ready one, or wait for one within the budget.
-   */
-  async #slotFor(budget: RetryBudget, guard: OpGuard): Promise<ChannelSlot> {
-    const store = recovering.getStore();
-    if (store?.owner === this) {
-      if (store.slot.open) return store.slot;
-      throw new MessageDeliveryFailure('The AMQP channel closed during onReconnect', {
-        cause: store.slot.closeReason,
-      });
-    }
-    if (this.#closing) throw new ConnectionClosedError();
-    const ready = this.#readySlot();
-    if (ready !== undefined) return ready;
-    const wait = this.#recovery.waitForSlot(budget);
-    try {
-      return await guard.race(wait.promise);
-    } finally {
-      wait.cancel();
-    }
-  }
-
-  /** Runs `op` on a live channel, again on the next one if the channel was lost (budget allowing). */
-  async #withSlot<T>(
-    options: OperationOptions,
-    what: string,
-    op: (slot: ChannelSlot) => Promise<T>,
-  ): Promise<T> {
-    if (this.#closing) throw new ConnectionClosedError();
-    const guard = new OpGuard(options.signal, options.timeoutMs, what);
-    const budget = new RetryBudget(options.retry);
-    try {
-      for (;;) {
-        const slot = await this.#slotFor(budget, guard);
-        try {
-          return await guard.race(op(slot));
-        } catch (err) {
-          if (this.#closing) throw new ConnectionClosedError({ cause: err });
-          if (!(err instanceof ChannelLost)) throw err;
-          if (!budget.spend()) throw this.#exhausted(budget, slot.conn.host, err);
-        }
-      }
-    } finally {
-      guard.dispose();
-    }
-  }
-
-  /**
-   * `wait` (a publish's confirm or drain), bounded while the broker blocks this
-   * connection: every `heartbeatSeconds` spent blocked uses one retry, and when none is
-   * left it rejects with `MessageDeliveryFailure` (the message may still go out after the
-   * unblock). Unbounded budgets and heartbeat 0 wait as before, without any cost here.
-   */
-  #boundWhileBlocked<T>(wait: Promise<T>, budget: RetryBudget, slot: ChannelSlot): Promise<T> {
-    const limitMs = this.#opts.heartbeatSeconds * 1000;
-    if (budget.retry === Infinity || limitMs <= 0) return wait;
-    return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const arm = (): void => {
-        clearTimeout(timer);
-        timer = this.#blocked ? setTimeout(expire, limitMs) : undefined;
-      };
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#blockWatchers.delete(arm);
-      };
-      const expire = (): void => {
-        if (budget.spend()) return arm();
-        done();
-        const message =
-          `The AMQP server on ${hostText(slot.conn.host)} has blocked publishing ` +
-          `(${this.#blockedReason}); giving up after ${budget.retry + 1} x ` +
-          `heartbeat_timeout_threshold (${this.#opts.heartbeatSeconds} s)`;
-        this.#log.error('[%s] %s', this.#opts.connectionName, message);
-        reject(new MessageDeliveryFailure(message));
-      };
-      this.#blockWatchers.add(arm);
-      arm();
-      wait.then(
-        (value) => {
-          done();
-          resolve(value);
-        },
-        (err: unknown) => {
-          done();
-          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-          reject(err);
-        },
-      );
-    });
-  }
-
-  #exhausted(budget: RetryBudget, host: RabbitHost, cause: unknown): MessageDeliveryFailure {
-    const message = `Unable to connect to AMQP server on ${hostText(host)} after ${budget.retry} tries: ${errorText(cause)}`;
-    this.#log.error('[%s] %s', this.#opts.connectionName, message);
-    return new MessageDeliveryFailure(message, { cause });
-  }
-
-  // ---- connecting and recovering ----
-
-  /** One attempt: the connection (reused if still open), a channel, the topology, the consumers. */
-  async #attempt(): Promise<ChannelSlot> {
-    let conn = this.#conn;
-    if (conn === undefined || !conn.open) {
-      const host = this.#hosts.current();
-      try {
-        conn = await openAmqpConnection(host, this.#opts, {
-          onClose: (c, err) => this.#onConnectionClosed(c, err),
-          onBlocked: (_c, reason) => this.#onBlocked(reason),
-          onUnblocked: () => this.#onUnblocked(),
-          onHandlerError: (err, event) => this.#onHandlerError(err, event),
-        });
-      } catch (err) {
-        this.#hosts.advance();
-        throw err;
-      }
-      if (this.#closing) {
-        await closeAmqpConnection(conn, this.#opts.closeTimeoutMs);
-        throw new ConnectionClosedError();
-      }
-      this.#conn = conn;
-      this.#log.info(
-        '[%s] %s AMQP server on %s via [amqp] client with port %s.',
-        this.#opts.connectionName,
-        this.#everConnected ? 'Reconnected to' : 'Connected to',
-        hostText(conn.host),
-        String(conn.localPort),
-      );
-    }
-    const slot = await ChannelSlot.open(
-      conn,
-      this.#opts.role === 'publish',
-      this.#opts.prefetch,
-      this.#log,
-      {
-        onClosed: (s) => this.#onChannelClosed(s),
-        onHandlerError: (err, event) => this.#onHandlerError(err, event),
-      },
-    );
-    try {
-      const onReconnect = this.#opts.onReconnect;
-      if (this.#everConnected && onReconnect !== undefined && !this.#closing) {
-        await recovering.run({ owner: this, slot }, () => onReconnect(this));
-      }
-      await this.#consumers.activateAll(slot);
-      if (this.#closing) throw new ConnectionClosedError();
-    } catch (err) {
-      await slot.close(this.#opts.closeTimeoutMs);
-      throw err;
-    }
-    return slot;
-  }
-
-  #install(slot: ChannelSlot): boolean {
-    if (!slot.open || this.#closing) return false;
-    this.#slot = slot;
-    this.#status = 'connected';
-    const reconnected = this.#everConnected;
-    this.#everConnected = true;
-    this.#emit(reconnected ? 'reconnected' : 'connected', endpointOf(slot.conn.host));
-    return true;
-  }
-
-  #attemptFailed(error: Error, host: RabbitHost, delayMs: number): void {
-    this.#log.error(
-      this.#conn?.open === true
-        ? '[%s] Setting up the AMQP channel on %s failed: %s. Trying again in %s seconds.'
-        : '[%s] AMQP server on %s is unreachable: %s. Trying again in %s seconds.',
-      this.#opts.connectionName,
-      hostText(host),
-      error.message,
-      (delayMs / 1000).toFixed(1),
-    );
-    this.#emit('connect-failed', error, endpointOf(host), delayMs);
-  }
-
-  #onChannelClosed(slot: ChannelSlot): void {
-    this.#consumers.channelClosed(slot);
-    if (slot !== this.#slot) return; // a channel still being set up: its attempt fails
-    this.#slot = undefined;
-    if (this.#closing) return;
-    this.#status = 'disconnected';
-    this.#recovery.lost(this.#opts.reconnectDelayMs);
-    // The connection's close event, with the reason, comes right after the channel's.
-    queueMicrotask(() => {
-      const reason = slot.closeReason;
-      this.#log.warn(
-        '[%s] Lost the AMQP channel to %s: %s',
-        this.#opts.connectionName,
-        hostText(slot.conn.host),
-        reason.message,
-      );
-      this.#emit('disconnected', reason);
-    });
-  }
-
-  #onConnectionClosed(conn: AmqpConnection, err: Error | undefined): void {
-    if (this.#conn === conn) this.#conn = undefined;
-    if (this.#blocked) this.#onUnblocked();
-    if (!this.#closing) {
-      this.#log.debug(
-        '[%s] AMQP connection to %s closed: %s',
-        this.#opts.connectionName,
-        hostText(conn.host),
-        err?.message ?? 'by client',
-      );
-    }
-  }
-
-  /**
-   * The broker cancelled a consumer (its queue was deleted, an HA failover). As oslo, a
-   * recoverable error: drop the connection, reconnect, re-declare, consume again.
-   */
-  #onBrokerCancel(queue: string, slot: ChannelSlot): void {
-    this.#log.warn(
-      '[%s] The broker cancelled the consumer of queue "%s"; reconnecting',
-      this.#opts.connectionName,
-      queue,
-    );
-    slot.conn.closeError ??= new Error(`The broker cancelled the consumer of queue "${queue}"`);
-    void closeAmqpConnection(slot.conn, this.#opts.closeTimeoutMs);
-  }
-
-  #onBlocked(reason: string): void {
-    this.#blocked = true;
-    this.#blockedReason = reason;
-    for (const watcher of [...this.#blockWatchers]) watcher();
-    this.#log.warn(
-      '[%s] The connection to the AMQP server is blocked: %s',
-      this.#opts.connectionName,
-      reason,
-    );
-    this.#emit('blocked', reason);
-  }
-
-  #onUnblocked(): void {
-    this.#blocked = false;
-    for (const watcher of [...this.#blockWatchers]) watcher();
-    this.#log.info(
-      '[%s] The connection to the AMQP server is unblocked',
-      this.#opts.connectionName,
-    );
-    this.#emit('unblocked');
-  }
-
-  #onHandlerError(err: unknown, event: string): void {
-    this.#log.error('Error in an AMQP "%s" event handler: %s', event, errorText(err));
-  }
-
-  #emit<K extends keyof RabbitConnectionEvents>(
-    event: K,
-    ...args: RabbitConnectionEvents[K]
-  ): void {
-    try {
-      (this.emit as (e: K, ...a: RabbitConnectionEvents[K]) => boolean)(event, ...args);
-    } catch (err) {
-      this.#log.error('A "%s" listener of the AMQP connection threw: %s', event, errorText(err));
-    }
-    const observer = this.#opts.onStateEvent;
-    if (observer !== undefined) {
-      const stateEvent = toStateEvent(this.#opts.connectionName, event, args);
-      if (stateEvent !== undefined) observer(stateEvent);
-    }
-  }
-
-  // ---- close ----
-
-  async #shutdown(): Promise<void> {
-    this.#closing = true;
-    this.#status = 'closing';
-    const closedError = new ConnectionClosedError();
-    const slot = this.#slot;
-    this.#slot = undefined;
-    slot?.failInFlight(closedError);
-    // An attempt in flight notices `closing` after each step and releases what it opened.
-    await this.#recovery.close(closedError, this.#opts.closeTimeoutMs);
-    if (slot !== undefined) await slot.close(this.#opts.closeTimeoutMs);
-    const conn = this.#conn;
-    this.#conn = undefined;
-    if (conn !== undefined) await closeAmqpConnection(conn, this.#opts.closeTimeoutMs);
-    this.#status = 'closed';
-    this.#resolveClosed();
-    this.#emit('closed');
-  }
-}
-
-/** A connection event in the driver contract's terms (see `ConnectionEvent`). */
-function toStateEvent<K extends keyof RabbitConnectionEvents>(
-  connection: string,
-  event: K,
-  args: RabbitConnectionEvents[K],
-): ConnectionEvent | undefined {
-  switch (event) {
-    case 'connected':
-    case 'reconnected': {
-      const [endpoint] = args as RabbitConnectionEvents['connected'];
-      return { type: 'connected', connection, host: `${endpoint.hostname}:${endpoint.port}` };
-    }
-    case 'disconnected': {
-      const [reason] = args as RabbitConnectionEvents['disconnected'];
-      return { type: 'disconnected', connection, reason };
-    }
-    case 'connect-failed': {
-      const [reason, , retryInMs] = args as RabbitConnectionEvents['connect-failed'];
-      return { type: 'reconnecting', connection, reason, retryInMs };
-    }
-    case 'blocked': {
-      const [reason] = args as RabbitConnectionEvents['blocked'];
-      return { type: 'blocked', connection, reason };
-    }
-    case 'unblocked':
-      return { type: 'unblocked', connection };
-    case 'closed':
-      return { type: 'closed', connection };
-    default:
-      return undefined;
+    this.consumers.settle(message, (slot, raw) => slot.reject(raw, requeue), 'reject');
   }
 }
