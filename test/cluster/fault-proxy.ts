@@ -30,6 +30,8 @@ const MAX_HELD_BYTES = 8 * 1024 * 1024;
 /** One direction of a proxied connection: reads `from`, writes `to`. */
 class Pipe {
   #releaseAt = 0;
+  readonly #queue: { at: number; fn: () => void }[] = [];
+  #timer: NodeJS.Timeout | undefined;
   #held = 0;
   #pausedForDelay = false;
 
@@ -70,14 +72,37 @@ class Pipe {
     });
   }
 
-  /** Runs `fn` after the connection's delay, never before anything scheduled earlier. */
+  /**
+   * Runs `fn` after the connection's delay, never before anything scheduled earlier: one
+   * queue in release order and one timer for its head, so that chunks scheduled under
+   * different delays can't overtake each other (separate timers of different durations
+   * that fall due in the same millisecond may fire in any order).
+   */
   #later(fn: () => void): void {
     const delay = this.conn.mode === 'delay' ? this.conn.delayMs : 0;
     const at = Math.max(Date.now() + delay, this.#releaseAt);
     this.#releaseAt = at;
-    const wait = at - Date.now();
-    if (wait <= 0 && this.#held === 0) fn();
-    else setTimeout(fn, Math.max(0, wait)).unref();
+    if (this.#queue.length === 0 && at <= Date.now()) {
+      fn();
+      return;
+    }
+    this.#queue.push({ at, fn });
+    this.#arm();
+  }
+
+  #arm(): void {
+    const head = this.#queue[0];
+    if (this.#timer !== undefined || head === undefined) return;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        const now = Date.now();
+        while (this.#queue[0] !== undefined && this.#queue[0].at <= now) this.#queue.shift()?.fn();
+        this.#arm();
+      },
+      Math.max(0, head.at - Date.now()),
+    );
+    this.#timer.unref();
   }
 
   #write(chunk: Buffer): void {
