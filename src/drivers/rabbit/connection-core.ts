@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 
 import { MessageDeliveryFailure } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { deferred } from '../../util/async.js';
 import { ChannelSlot, type ExchangeDeclaration } from './connection-channel.js';
 import type { RabbitConnection } from './connection.js';
 import { ChannelLost, ConnectionClosedError, errorText } from './connection-errors.js';
@@ -61,8 +62,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     return this.#closing;
   }
   #closePromise: Promise<void> | undefined;
-  readonly #closed: Promise<void>;
-  #resolveClosed!: () => void;
+  readonly #closed = deferred();
   protected readonly knownExchanges = new Map<string, ExchangeDeclaration>();
 
   constructor(options: ConnectionOptions) {
@@ -74,7 +74,6 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
       this.opts.failoverStrategy,
       this.opts.randomizeHostOrder,
     );
-    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.consumers = new ConsumerRegistry(
       {
         closing: () => this.#closing,
@@ -148,7 +147,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
 
   /** Resolves after `close()` completed. */
   closed(): Promise<void> {
-    return this.#closed;
+    return this.#closed.promise;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -458,7 +457,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     this.#conn = undefined;
     if (conn !== undefined) await closeAmqpConnection(conn, this.opts.closeTimeoutMs);
     this.#status = 'closed';
-    this.#resolveClosed();
+    this.#closed.resolve();
     this.#emit('closed');
   }
 }
