@@ -8,6 +8,7 @@ import {
   ConfigurationError,
   DriverLoadFailure,
   InvalidRPCVersion,
+  PatternError,
   InvalidTarget,
   InvalidTransportURL,
   MessagingTimeout,
@@ -86,6 +87,7 @@ export function exitCodeOf(err: unknown): ExitCode {
     err instanceof ConfigurationError ||
     err instanceof InvalidTarget ||
     err instanceof InvalidRPCVersion ||
+    err instanceof PatternError ||
     err instanceof SyntaxError
   ) {
     return ExitCode.USAGE;
