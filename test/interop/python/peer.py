@@ -458,9 +458,12 @@ def run_notifier(a):
                 transport, publisher_id=cmd.get('publisher_id'),
                 driver=cmd.get('driver', 'messagingv2'),
                 topics=cmd['topics'], retry=cmd.get('retry'))
+            payload = cmd.get('payload')
+            if cmd.get('corpus') == 'numbers':
+                payload = NUMBER_CORPUS
             with lock:  # keep the publish order of the commands
                 getattr(notifier, cmd['priority'])(
-                    ctxt, cmd['event_type'], cmd.get('payload'))
+                    ctxt, cmd['event_type'], payload)
             emit('sent', id=cid, ok=True)
         except Exception as e:
             emit('sent', id=cid, ok=False, error=describe_exception(e))
@@ -499,7 +502,8 @@ def make_endpoint(name, priorities, requeue_events=(), raise_events=(),
                 outcome = 'raise'
         emit('notification', endpoint=name, priority=prio, ctxt=ctxt,
              publisher_id=publisher_id, event_type=event_type,
-             payload=payload, metadata=metadata, outcome=outcome)
+             payload=payload, metadata=metadata, outcome=outcome,
+             same_as_corpus=exact_equal(payload, NUMBER_CORPUS))
         if outcome == 'requeue':
             return oslo_messaging.NotificationResult.REQUEUE
         if outcome == 'raise':
