@@ -17,6 +17,7 @@ import {
   setOwnKey,
   toPrimitive,
 } from './pyjson.js';
+import type { NotificationMessage } from './messages.js';
 import { pyLoadsParsed } from './pyjson-read.js';
 
 /** The envelope version this library writes and reads (same major, minor ≤ 0). */
@@ -380,22 +381,12 @@ export function buildNotification(
   return packContext(msg, ctxt);
 }
 
-/** What a driver is handed to send: the notifier's dict (see `NotificationMessage`). */
-export interface NotificationBody {
-  message_id: string;
-  publisher_id: string | null;
-  event_type: string;
-  priority: string;
-  payload: unknown;
-  timestamp: string;
-}
-
 /**
  * The body a driver publishes for a notification: oslo's 2.0 envelope for `version` 2
  * (the `messagingv2` driver), the same dict bare for 1 (the `messaging` driver).
  */
 export function encodeNotification(
-  message: NotificationBody,
+  message: NotificationMessage,
   ctxt: WireContext | null | undefined,
   version: 1 | 2,
 ): string {
