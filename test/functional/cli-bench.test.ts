@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -278,4 +278,185 @@ test('cli bench all - a requeue storm counts the deliveries given back and still
   assert.equal(client.sent, 40);
   assert.equal(server.received, 40);
   assert.ok(server.requeued > 0, 'nothing was requeued');
+});
+
+/** True when the broker has a queue (or an exchange) of that name: a passive declare. */
+async function exists(kind: 'queue' | 'exchange', name: string): Promise<boolean> {
+  const u = new URL(URL_.replace(/^rabbit:/, 'amqp:'));
+  const vhost = u.pathname === '/' || u.pathname === '' ? '' : u.pathname;
+  const conn = await connect(
+    `amqp://${u.username || 'guest'}:${u.password || 'guest'}@${u.host}${vhost}`,
+  );
+  try {
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    await (kind === 'queue' ? ch.checkQueue(name) : ch.checkExchange(name));
+    await ch.close();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+interface Entry {
+  role: string;
+  implementation?: string;
+  sent?: number;
+  received?: number;
+  rate: number;
+  latencyMs: { p50: number; p90: number; p99: number };
+}
+
+test('cli bench all --baseline - cast and notify on raw amqplib, then the library; JSON, chart and ratios name both (RabbitMQ)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'omtc_bench_'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const exchange = uniqueName('x');
+  const topic = uniqueName('base');
+  cleanup(t, [topic, `${topic}.${hostname()}`, `${topic}.info`], [exchange]);
+  const json = join(dir, 'run.json');
+  const chart = join(dir, 'run.svg');
+  const run = await cli([
+    'bench',
+    'all',
+    '--url',
+    CLI_URL,
+    '--exchange',
+    exchange,
+    '--topic',
+    topic,
+    '--mode',
+    'cast',
+    '--messages',
+    '30',
+    '--concurrency',
+    '4',
+    '--payload-size',
+    '200',
+    '--baseline',
+    '--json',
+    json,
+    '--chart',
+    chart,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^raw-amqplib rpc-client \(cast\): 30 sent/m);
+  assert.match(run.stdout, /^oslo-messaging rpc-client \(cast\): 30 sent/m);
+  assert.match(run.stdout, /^raw-amqplib notify-server: 30 received/m);
+  assert.match(run.stdout, /^oslo-messaging notify-server: 30 received/m);
+  assert.match(
+    run.stdout,
+    /^library\/raw rpc-client \(cast\): throughput [\d.]+x {2}latency p50 [\d.]+x {2}p90 [\d.]+x {2}p99 [\d.]+x$/m,
+  );
+  assert.match(run.stdout, /^library\/raw notify-client: throughput [\d.]+x/m);
+
+  const written = JSON.parse(await readFile(json, 'utf8'));
+  assert.equal(written.settings.baseline, true);
+  assert.deepEqual(
+    written.reports.map((r: Entry) => [r.implementation, r.role, r.sent ?? r.received]),
+    [
+      ['raw-amqplib', 'rpc-client (cast)', 30],
+      ['raw-amqplib', 'rpc-server', 30],
+      ['oslo-messaging', 'rpc-client (cast)', 30],
+      ['oslo-messaging', 'rpc-server', 30],
+      ['raw-amqplib', 'notify-client', 30],
+      ['raw-amqplib', 'notify-server', 30],
+      ['oslo-messaging', 'notify-client', 30],
+      ['oslo-messaging', 'notify-server', 30],
+    ],
+  );
+  for (const r of written.reports as Entry[]) {
+    assert.ok(r.rate > 0, `${r.implementation} ${r.role} rate`);
+    assert.ok(r.latencyMs.p50 <= r.latencyMs.p99, `${r.implementation} ${r.role} latency`);
+  }
+  const clients = (written.reports as Entry[]).filter((r) => r.role === 'rpc-client (cast)');
+  const ratio = written.ratios.find((r: { role: string }) => r.role === 'rpc-client (cast)');
+  assert.ok(Math.abs(ratio.throughput - clients[1]!.rate / clients[0]!.rate) < 1e-9);
+  assert.equal(written.ratios.length, 4);
+
+  // The baseline's own exchange and queues, oslo's names with a unique part, are gone.
+  assert.equal(written.baseline.length, 2);
+  for (const declared of written.baseline) {
+    assert.match(declared.exchange, new RegExp(`^${exchange}_raw_[0-9a-f]{8}$`));
+    assert.ok(declared.queues.length > 0);
+    assert.equal(await exists('exchange', declared.exchange), false, declared.exchange);
+    for (const q of declared.queues) assert.equal(await exists('queue', q), false, q);
+  }
+  const queues = written.baseline.flatMap((d: { queues: string[] }) => d.queues);
+  assert.ok(
+    queues.some((q: string) => /_raw_[0-9a-f]{8}$/.test(q)),
+    'the <topic> queue',
+  );
+  assert.ok(
+    queues.some((q: string) => /_raw_[0-9a-f]{8}\.info$/.test(q)),
+    'the <topic>.info queue',
+  );
+
+  const svg = await readFile(chart, 'utf8');
+  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(svg, />raw-amqplib</);
+  assert.match(svg, />oslo-messaging</);
+  assert.match(svg, /rpc-client \(cast\) raw-amqplib: [\d.]+ msg\/s/);
+  assert.match(svg, /rpc-client \(cast\) oslo-messaging: [\d.]+ msg\/s/);
+  assert.match(svg, /notify-client p99 raw-amqplib: [\d.]+ ms/);
+  assert.match(svg, /oslo-messaging\/raw-amqplib throughput: rpc-client \(cast\) [\d.]+x/);
+});
+
+test('cli bench all --baseline - calls with a reply queue on raw amqplib, then the library (RabbitMQ, --format json)', async (t) => {
+  const exchange = uniqueName('x');
+  const topic = uniqueName('base_call');
+  cleanup(t, [topic, `${topic}.${hostname()}`], [exchange]);
+  const run = await cli([
+    'bench',
+    'all',
+    '--url',
+    CLI_URL,
+    '--exchange',
+    exchange,
+    '--topic',
+    topic,
+    '--kind',
+    'rpc',
+    '--messages',
+    '24',
+    '--concurrency',
+    '3',
+    '--baseline',
+    '--format',
+    'json',
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const { reports, ratios } = JSON.parse(run.stdout);
+  assert.deepEqual(
+    reports.map((r: Entry & { errors?: number }) => [
+      r.implementation,
+      r.role,
+      r.sent ?? r.received,
+      r.errors ?? 0,
+    ]),
+    [
+      ['raw-amqplib', 'rpc-client (call)', 24, 0],
+      ['raw-amqplib', 'rpc-server', 24, 0],
+      ['oslo-messaging', 'rpc-client (call)', 24, 0],
+      ['oslo-messaging', 'rpc-server', 24, 0],
+    ],
+  );
+  assert.deepEqual(
+    ratios.map((r: { role: string }) => r.role),
+    ['rpc-client (call)', 'rpc-server'],
+  );
+  assert.ok(ratios[0].throughput > 0);
+});
+
+test('cli bench --baseline - refused where there is no baseline (exit 2)', async () => {
+  const fake = await cli(['bench', 'all', '--url', 'fake://', '--baseline', '--messages', '5']);
+  assert.equal(fake.code, 2, fake.stderr);
+  assert.match(fake.stderr, /RabbitMQ only/);
+  const client = await cli(['bench', 'rpc-client', '--url', CLI_URL, '--baseline']);
+  assert.equal(client.code, 2, client.stderr);
+  assert.match(client.stderr, /--baseline needs the role all/);
+  const fanout = await cli(['bench', 'all', '--url', CLI_URL, '--mode', 'fanout', '--baseline']);
+  assert.equal(fanout.code, 2, fanout.stderr);
+  assert.match(fanout.stderr, /not fanout/);
 });

@@ -57,7 +57,12 @@ export interface ClientSummary {
   rate: number;
   /** Per-request latency: publish until confirmed, or call until answered. */
   latencyMs: Latency;
+  /** With `--baseline`: which side of the comparison made this report. */
+  implementation?: Implementation;
 }
+
+/** With `--baseline`: the raw-amqplib run, or this library's. */
+export type Implementation = 'raw-amqplib' | 'oslo-messaging';
 
 /** What a receiving role reports. */
 export interface ServerSummary {
@@ -72,6 +77,8 @@ export interface ServerSummary {
   latencyMs: Latency;
   /** Deliveries the server gave back to the queue (requeue storms). */
   requeued?: number;
+  /** With `--baseline`: which side of the comparison made this report. */
+  implementation?: Implementation;
 }
 
 /** Milliseconds since the epoch with sub-ms precision: comparable across processes. */
@@ -112,4 +119,50 @@ export function formatServerSummary(s: ServerSummary): string {
     ...(s.requeued === undefined ? [] : [`  requeued ${s.requeued} deliveries`]),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The library's figures over the raw-amqplib baseline's, for one role. */
+export interface Ratio {
+  role: string;
+  /** Library msg/s over raw msg/s: below 1 is slower. */
+  throughput: number;
+  /** Library latency over raw latency, per percentile: above 1 is slower. */
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+/** Pairs each library report with the raw-amqplib report of the same role. */
+export function ratiosOf(reports: readonly (ClientSummary | ServerSummary)[]): Ratio[] {
+  const raw = new Map(
+    reports.filter((r) => r.implementation === 'raw-amqplib').map((r) => [r.role, r]),
+  );
+  const div = (a: number, b: number): number => (b > 0 && Number.isFinite(a) ? a / b : NaN);
+  return reports.flatMap((lib) => {
+    const base = lib.implementation === 'oslo-messaging' ? raw.get(lib.role) : undefined;
+    if (base === undefined) return [];
+    return [
+      {
+        role: lib.role,
+        throughput: div(lib.rate, base.rate),
+        p50: div(lib.latencyMs.p50, base.latencyMs.p50),
+        p90: div(lib.latencyMs.p90, base.latencyMs.p90),
+        p99: div(lib.latencyMs.p99, base.latencyMs.p99),
+      },
+    ];
+  });
+}
+
+function times(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)}x` : '-';
+}
+
+/** One line per role: library/raw throughput and latency percentiles. */
+export function formatRatios(ratios: readonly Ratio[]): string {
+  return ratios
+    .map(
+      (r) =>
+        `library/raw ${r.role}: throughput ${times(r.throughput)}  latency p50 ${times(r.p50)}  p90 ${times(r.p90)}  p99 ${times(r.p99)}\n`,
+    )
+    .join('');
 }

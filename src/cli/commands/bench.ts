@@ -7,6 +7,8 @@
 import { writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
+import { runBaseline, type BaselineNames } from '../amqp/baseline.js';
+import { brokerOf, type Broker } from '../amqp/broker.js';
 import { benchChart } from '../bench/chart.js';
 import {
   Receiver,
@@ -19,14 +21,18 @@ import {
 } from '../bench/roles.js';
 import {
   formatClientSummary,
+  formatRatios,
   formatServerSummary,
+  ratiosOf,
   type ClientSummary,
+  type Implementation,
   type ServerSummary,
 } from '../bench/stats.js';
 import {
   CliLogger,
   closeTransport,
   connectionSettings,
+  loadConfig,
   onInterrupt,
   openNotificationTransport,
   openRpcTransport,
@@ -39,6 +45,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import {
   choiceOpt,
   CONNECTION_OPTIONS,
+  flagOpt,
   intOpt,
   nameOpt,
   numberOpt,
@@ -65,6 +72,10 @@ const spec: CommandSpec = {
     'or for --duration with --concurrency in flight; servers run until --messages arrived,\n' +
     '--duration passed, or Ctrl-C. A progress bar is drawn on stderr when it is a terminal;\n' +
     'a summary (messages/s, latency p50/p90/p99, errors) is printed at the end.\n' +
+    'With --baseline, all first runs the same shape (call, cast or notify; same count,\n' +
+    'payload, concurrency and broker) on raw amqplib doing the oslo exchange by hand, then\n' +
+    'the library, and reports both with the library/raw ratios (JSON and chart too). The\n' +
+    "baseline's exchange and queues have oslo's names with a unique part and are deleted.\n" +
     'Client latency is per request (until confirmed, or answered for calls); server latency\n' +
     'is one-way, from the send time in each message (meaningful on one host).',
   positionals: [{ name: 'ROLE', help: ROLES.join(' | '), required: true }],
@@ -111,6 +122,10 @@ const spec: CommandSpec = {
       value: 'PATH',
       help: 'also write an SVG chart of throughput and latency percentiles to PATH',
     },
+    baseline: {
+      type: 'boolean',
+      help: 'all on RabbitMQ: run each shape on raw amqplib first; print both and library/raw',
+    },
     timeout: { type: 'string', value: 'MS', help: 'RPC call timeout (default 60000)' },
     kind: { type: 'string', value: 'KIND', help: 'all: rpc, notify or both (default both)' },
     pool: { type: 'string', value: 'NAME', help: 'notify-server: listen in this pool' },
@@ -120,6 +135,7 @@ const spec: CommandSpec = {
     'oslo-messaging bench rpc-server --url rabbit://guest:guest@127.0.0.1:5672/',
     'oslo-messaging bench rpc-client --mode call --concurrency 16 --duration 10',
     'oslo-messaging bench all --kind notify --messages 10000 --concurrency 64 --url fake://',
+    'oslo-messaging bench all --mode cast --messages 5000 --baseline --json run.json --chart run.svg',
   ],
 };
 
@@ -138,6 +154,7 @@ interface BenchSettings {
   readonly requeueRatio: number;
   readonly jsonPath: string | undefined;
   readonly chartPath: string | undefined;
+  readonly baseline: boolean;
   readonly timeoutMs: number;
   readonly kind: 'rpc' | 'notify' | 'both';
   readonly pool: string | undefined;
@@ -161,6 +178,7 @@ function settingsOf(values: OptionValues): BenchSettings {
     requeueRatio: numberOpt(values, 'requeue-ratio', { min: 0, max: 0.99 }) ?? 0,
     jsonPath: nameOpt(values, 'json'),
     chartPath: nameOpt(values, 'chart'),
+    baseline: flagOpt(values, 'baseline'),
     timeoutMs: intOpt(values, 'timeout', { min: 1 }) ?? 60_000,
     kind: choiceOpt(values, 'kind', ['rpc', 'notify', 'both'] as const) ?? 'both',
     pool: nameOpt(values, 'pool'),
@@ -182,20 +200,55 @@ function driveOptions(s: BenchSettings, label: string, signal: AbortSignal): Dri
 
 type Report = ClientSummary | ServerSummary;
 
-async function print(s: BenchSettings, reports: Report[]): Promise<void> {
+/** With `--baseline`: the broker, and what the raw-amqplib runs declared (then deleted). */
+interface Baseline {
+  readonly broker: Broker;
+  readonly declared: BaselineNames[];
+}
+
+async function print(s: BenchSettings, reports: Report[], baseline?: Baseline): Promise<void> {
+  const ratios = s.baseline ? { ratios: ratiosOf(reports) } : {};
   if (s.jsonPath !== undefined) {
-    await writeFile(s.jsonPath, `${JSON.stringify({ settings: describe(s), reports }, null, 2)}\n`);
+    const declared = baseline === undefined ? {} : { baseline: baseline.declared };
+    const data = { settings: describe(s), reports, ...ratios, ...declared };
+    await writeFile(s.jsonPath, `${JSON.stringify(data, null, 2)}\n`);
   }
   if (s.chartPath !== undefined) {
     await writeFile(s.chartPath, benchChart(reports, `bench ${s.mode}`));
   }
   if (s.format === 'json') {
-    process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports)}\n`);
+    const data = s.baseline ? { reports, ...ratios } : reports.length === 1 ? reports[0] : reports;
+    process.stdout.write(`${JSON.stringify(data)}\n`);
     return;
   }
   for (const r of reports) {
-    process.stdout.write('sent' in r ? formatClientSummary(r) : formatServerSummary(r));
+    // With a baseline, each line says which side it is.
+    const named =
+      r.implementation === undefined ? r : { ...r, role: `${r.implementation} ${r.role}` };
+    process.stdout.write('sent' in named ? formatClientSummary(named) : formatServerSummary(named));
   }
+  if (ratios.ratios !== undefined) process.stdout.write(formatRatios(ratios.ratios));
+}
+
+/** The report of one side of a `--baseline` comparison. */
+function tagged<T extends Report>(report: T, implementation: Implementation | undefined): T {
+  return implementation === undefined ? report : { ...report, implementation };
+}
+
+/**
+ * The broker of a `--baseline` run, after checking that the run has a baseline: `all`
+ * on RabbitMQ, one server, no handler delay or requeues, not fanout.
+ */
+async function baselineOf(s: BenchSettings, role: Role): Promise<Baseline> {
+  const refuse = (why: string): never => {
+    throw new UsageError(`--baseline ${why}`, 'bench');
+  };
+  if (role !== 'all') refuse('needs the role all (both sides in this process)');
+  if (s.kind !== 'notify' && s.mode === 'fanout') refuse('covers call and cast, not fanout');
+  if (s.servers !== 1) refuse('runs one server: leave out --servers');
+  if (s.delayMs > 0 || s.requeueRatio > 0) refuse('does not simulate --delay or --requeue-ratio');
+  const conf = await loadConfig(s.connection, s.exchange);
+  return { broker: brokerOf(conf, s.connection.url, 'bench --baseline'), declared: [] };
 }
 
 /** The settings a report was made with, without credentials. */
@@ -316,7 +369,32 @@ async function serve(
   }
 }
 
-async function runAll(s: BenchSettings, logger: CliLogger): Promise<Report[]> {
+/** The raw-amqplib run of one kind, tagged; the library's run follows it. */
+async function runRaw(
+  s: BenchSettings,
+  { broker, declared }: Baseline,
+  kind: 'rpc' | 'notify',
+  signal: AbortSignal,
+): Promise<Report[]> {
+  const raw = await runBaseline({
+    broker,
+    connectTimeoutMs: s.connection.connectTimeoutMs,
+    shape: kind === 'notify' ? 'notify' : s.mode === 'call' ? 'call' : 'cast',
+    exchange: broker.controlExchange,
+    topic: s.topic,
+    callTimeoutMs: s.timeoutMs,
+    drainTimeoutMs: DRAIN_TIMEOUT_MS,
+    drive: driveOptions(s, `raw ${kind}`, signal),
+  });
+  declared.push(raw.declared);
+  return [tagged(raw.client, 'raw-amqplib'), tagged(raw.server, 'raw-amqplib')];
+}
+
+async function runAll(
+  s: BenchSettings,
+  logger: CliLogger,
+  baseline: Baseline | undefined,
+): Promise<Report[]> {
   const interrupt = onInterrupt();
   const stop = new AbortController();
   void interrupt.promise.then(() => stop.abort());
@@ -324,6 +402,9 @@ async function runAll(s: BenchSettings, logger: CliLogger): Promise<Report[]> {
   try {
     for (const kind of s.kind === 'both' ? (['rpc', 'notify'] as const) : [s.kind]) {
       if (stop.signal.aborted) break;
+      if (baseline !== undefined) reports.push(...(await runRaw(s, baseline, kind, stop.signal)));
+      if (stop.signal.aborted) break;
+      const side = baseline === undefined ? undefined : 'oslo-messaging';
       const server = await unlessInterrupted(startServer(s, logger, kind), interrupt);
       logger.live = true;
       try {
@@ -332,7 +413,10 @@ async function runAll(s: BenchSettings, logger: CliLogger): Promise<Report[]> {
         const expected =
           kind === 'rpc' && s.mode === 'fanout' ? client.sent * s.servers : client.sent;
         await server.role.receiver.waitFor(expected, DRAIN_TIMEOUT_MS, stop.signal);
-        reports.push(client, server.role.receiver.summary(`${kind}-server`));
+        reports.push(
+          tagged(client, side),
+          tagged(server.role.receiver.summary(`${kind}-server`), side),
+        );
       } finally {
         await server.close();
       }
@@ -350,6 +434,7 @@ async function run(args: ParsedArgs): Promise<ExitCode> {
   }
   const s = settingsOf(args.values);
   const logger = new CliLogger(s.connection.debug);
+  const baseline = s.baseline ? await baselineOf(s, role) : undefined;
   let reports: Report[];
   switch (role) {
     case 'rpc-server':
@@ -374,10 +459,10 @@ async function run(args: ParsedArgs): Promise<ExitCode> {
       break;
     }
     case 'all':
-      reports = await runAll(s, logger);
+      reports = await runAll(s, logger, baseline);
       break;
   }
-  await print(s, reports);
+  await print(s, reports, baseline);
   const failed = reports.some((r) => 'sent' in r && r.errors > 0);
   return failed ? ExitCode.FAILURE : ExitCode.OK;
 }
