@@ -7,11 +7,17 @@
 import { EventEmitter } from 'node:events';
 
 import { Config, type ConfigInput } from './config/config.js';
+import {
+  fanoutExchangeName,
+  notificationRoutingKey,
+  rpcRoutingKey,
+} from './drivers/common/addresses.js';
 import type {
   ConnectionEvent,
   DriverCapabilities,
   DriverDescriptor,
   DriverListener,
+  IncomingMessage,
   MessageHeaders,
   NotificationBinding,
   RpcIncomingMessage,
@@ -21,7 +27,12 @@ import { findDriver } from './drivers/registry.js';
 import { ConfigurationError, InvalidTarget, TransportClosed } from './errors.js';
 import { defaultLogger, type Logger } from './log.js';
 import type { Target } from './target.js';
-import { TransportHooks, type TransportHook } from './transport-hooks.js';
+import {
+  TransportHooks,
+  type ReportFailure,
+  type SendKind,
+  type TransportHook,
+} from './transport-hooks.js';
 import {
   ConnectionStates,
   publicEvent,
@@ -29,7 +40,12 @@ import {
   type TransportStatus,
 } from './transport-status.js';
 import { TransportURL } from './transport-url.js';
-import type { NotificationMessage, RequestContext, RpcRequest } from './wire/messages.js';
+import type {
+  NotificationMessage,
+  RequestContext,
+  RpcReply,
+  RpcRequest,
+} from './wire/messages.js';
 import type { RemoteExceptionRegistry } from './wire/remote-error.js';
 
 /** Options for {@link getTransport} and its RPC and notification variants. */
@@ -84,6 +100,7 @@ export interface TransportNotifyOptions {
 }
 
 const NO_HEADERS: MessageHeaders = Object.freeze({});
+const ignoreFailure: ReportFailure = () => {};
 
 /** A target as drivers get it: a topic, and the exchange resolved. */
 type ResolvedTarget = Target & { readonly topic: string; readonly exchange: string };
@@ -184,19 +201,27 @@ export class Transport extends EventEmitter<TransportEventMap> {
     signal?.throwIfAborted();
     const driver = await this.#driverFor('rpc');
     signal?.throwIfAborted();
-    const headers: Record<string, string> = {};
-    const done = this.#hooks.beforeSend(
-      call === undefined ? 'cast' : 'call',
-      target,
-      ctxt,
-      headers,
-    );
+    const resolved = this.#resolved(target, topic);
+    let headers = NO_HEADERS;
+    let sent = ctxt;
+    let done: ((error: unknown) => void) | undefined;
+    if (this.#hooks.active) {
+      const fanout = target.fanout === true;
+      const kind: SendKind = call !== undefined ? 'call' : fanout ? 'fanout' : 'cast';
+      const annotated = this.#beforeSend(kind, target, ctxt, {
+        exchange: fanout ? fanoutExchangeName(topic) : resolved.exchange,
+        destination: fanout ? fanoutExchangeName(topic) : rpcRoutingKey(topic, target.server),
+        method: message.method,
+        messageId: undefined,
+      });
+      ({ headers, ctxt: sent, done } = annotated);
+    }
     try {
       const result = await driver.send({
-        target: this.#resolved(target, topic),
-        ctxt,
+        target: resolved,
+        ctxt: sent,
         message,
-        headers: done === undefined ? NO_HEADERS : headers,
+        headers,
         retry: options.retry ?? -1,
         atLeastOnce: options.atLeastOnce === true,
         signal,
@@ -225,15 +250,25 @@ export class Transport extends EventEmitter<TransportEventMap> {
     }
     options.signal?.throwIfAborted();
     const driver = await this.#driverFor('notify');
-    const headers: Record<string, string> = {};
-    const done = this.#hooks.beforeSend('notify', target, ctxt, headers);
+    const resolved = this.#resolved(target, topic);
+    let headers = NO_HEADERS;
+    let sent = ctxt;
+    let done: ((error: unknown) => void) | undefined;
+    if (this.#hooks.active) {
+      ({ headers, ctxt: sent, done } = this.#beforeSend('notify', target, ctxt, {
+        exchange: resolved.exchange,
+        destination: notificationRoutingKey(topic, message.priority.toLowerCase()),
+        method: message.event_type,
+        messageId: message.message_id,
+      }));
+    }
     try {
       await driver.sendNotification({
-        target: this.#resolved(target, topic),
-        ctxt,
+        target: resolved,
+        ctxt: sent,
         message,
         version: options.version,
-        headers: done === undefined ? NO_HEADERS : headers,
+        headers,
         retry: options.retry,
         signal: options.signal,
         timeoutMs: options.timeoutMs,
@@ -244,6 +279,45 @@ export class Transport extends EventEmitter<TransportEventMap> {
       done?.(error);
       throw error;
     }
+  }
+
+  /** @internal Send an RPC server's reply to `message` (hooks see it as a `reply`). */
+  async _reply(message: RpcIncomingMessage, reply: RpcReply): Promise<void> {
+    if (!this.#hooks.active) return message.reply(reply);
+    const replyQueue = message.message['_reply_q'];
+    const done = this.#hooks.beforeSend({
+      kind: 'reply',
+      target: undefined,
+      exchange: '',
+      destination: typeof replyQueue === 'string' ? replyQueue : '',
+      method: undefined,
+      messageId: message.msgId,
+      ctxt: message.ctxt,
+      headers: {},
+      context: {},
+    });
+    try {
+      await message.reply(reply);
+      done(reply.failure === undefined ? undefined : new Error('failure reply'));
+    } catch (err) {
+      done(err);
+      throw err;
+    }
+  }
+
+  /**
+   * @internal Handle delivered `messages` (one, or a batch) with `fn`, observed by the
+   * hooks (tracing runs it in the message's trace context). `fn` reports a failure it
+   * does not throw with `fail`; `requeued` says which messages went back to the queue.
+   * Without hooks it just calls `fn`.
+   */
+  _process<T>(
+    messages: readonly IncomingMessage[],
+    fn: (fail: ReportFailure) => Promise<T>,
+    requeued?: (result: T, message: IncomingMessage) => boolean,
+  ): Promise<T> {
+    if (!this.#hooks.active) return fn(ignoreFailure);
+    return this.#hooks.process(messages, fn, requeued);
   }
 
   /** @internal A driver listener for an RPC server's target. */
@@ -355,6 +429,25 @@ export class Transport extends EventEmitter<TransportEventMap> {
       }),
     );
     return this.#driver;
+  }
+
+  /** Run the hooks' `onSend`: the headers and context entries they add, and their end. */
+  #beforeSend(
+    kind: SendKind,
+    target: Target,
+    ctxt: RequestContext,
+    where: {
+      exchange: string;
+      destination: string;
+      method: string | undefined;
+      messageId: string | undefined;
+    },
+  ): { headers: MessageHeaders; ctxt: RequestContext; done: (error: unknown) => void } {
+    const headers: Record<string, string> = {};
+    const context: Record<string, unknown> = {};
+    const done = this.#hooks.beforeSend({ kind, target, ctxt, headers, context, ...where });
+    const added = Object.keys(context).length > 0;
+    return { headers, ctxt: added ? { ...ctxt, ...context } : ctxt, done };
   }
 
   /** The target with its exchange resolved (memoised: clients reuse their targets). */
