@@ -22,7 +22,8 @@ export interface SendEvent {
   readonly exchange: string;
   /**
    * The routing key: the topic (`topic.server` with a server), `<topic>_fanout`,
-   * `<topic>.<priority>` for a notification, the reply queue for a reply.
+   * `<topic>.<priority>` for a notification, `(temporary)` for a reply (the
+   * caller's reply queue is known to the driver only).
    */
   readonly destination: string;
   /** The RPC method, or the notification's event type. */

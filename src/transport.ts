@@ -40,12 +40,8 @@ import {
   type TransportStatus,
 } from './transport-status.js';
 import { TransportURL } from './transport-url.js';
-import type {
-  NotificationMessage,
-  RequestContext,
-  RpcReply,
-  RpcRequest,
-} from './wire/messages.js';
+import { observabilityHooks } from './observability/hooks.js';
+import type { NotificationMessage, RequestContext, RpcReply, RpcRequest } from './wire/messages.js';
 import type { RemoteExceptionRegistry } from './wire/remote-error.js';
 
 /** Options for {@link getTransport} and its RPC and notification variants. */
@@ -69,6 +65,16 @@ export interface TransportOptions {
   remoteExceptions?: RemoteExceptionRegistry | undefined;
   /** Where this transport and its servers log. @default warnings and errors to stderr */
   logger?: Logger | undefined;
+  /**
+   * Trace sends and handling with OpenTelemetry, when the application has
+   * `@opentelemetry/api` installed (an optional peer dependency): spans follow the
+   * messaging and RPC semantic conventions, and W3C trace context travels in the
+   * request context under `_trace_context`, as Python's instrumentation carries it.
+   * Without a registered tracer provider the spans are the API's no-op ones.
+   * `false` adds no tracing hook at all.
+   * @default true
+   */
+  tracing?: boolean | undefined;
   /** @internal A driver that is not in the registry (tests of the generic layers). */
   driver?: DriverDescriptor | undefined;
 }
@@ -157,6 +163,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
     this.capabilities = Object.freeze({ ...this.#descriptor.capabilities(this.#settings) });
     this.#allowedRemoteExmods = Object.freeze([...(options.allowedRemoteExmods ?? [])]);
     this.#remoteExceptions = options.remoteExceptions ?? {};
+    for (const hook of observabilityHooks(this, options)) this.#hooks.add(hook);
   }
 
   /** Whether this transport's driver can requeue notifications (`allowRequeue`). */
@@ -255,7 +262,11 @@ export class Transport extends EventEmitter<TransportEventMap> {
     let sent = ctxt;
     let done: ((error: unknown) => void) | undefined;
     if (this.#hooks.active) {
-      ({ headers, ctxt: sent, done } = this.#beforeSend('notify', target, ctxt, {
+      ({
+        headers,
+        ctxt: sent,
+        done,
+      } = this.#beforeSend('notify', target, ctxt, {
         exchange: resolved.exchange,
         destination: notificationRoutingKey(topic, message.priority.toLowerCase()),
         method: message.event_type,
@@ -284,12 +295,12 @@ export class Transport extends EventEmitter<TransportEventMap> {
   /** @internal Send an RPC server's reply to `message` (hooks see it as a `reply`). */
   async _reply(message: RpcIncomingMessage, reply: RpcReply): Promise<void> {
     if (!this.#hooks.active) return message.reply(reply);
-    const replyQueue = message.message['_reply_q'];
     const done = this.#hooks.beforeSend({
       kind: 'reply',
       target: undefined,
       exchange: '',
-      destination: typeof replyQueue === 'string' ? replyQueue : '',
+      // The caller's reply queue is known to the driver only: a temporary destination.
+      destination: '(temporary)',
       method: undefined,
       messageId: message.msgId,
       ctxt: message.ctxt,
@@ -298,7 +309,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
     });
     try {
       await message.reply(reply);
-      done(reply.failure === undefined ? undefined : new Error('failure reply'));
+      done(undefined);
     } catch (err) {
       done(err);
       throw err;
