@@ -44,6 +44,8 @@ export interface SendEvent {
 export interface DeliverEvent {
   readonly kind: 'rpc' | 'notification';
   readonly message: IncomingMessage;
+  /** The RPC server's target, its exchange resolved; `undefined` for notifications. */
+  readonly target: Target | undefined;
 }
 
 /** @internal The outcome of handling a delivery. */
@@ -118,6 +120,7 @@ export class TransportHooks {
   observe<M extends IncomingMessage>(
     kind: 'rpc' | 'notification',
     listener: DriverListener<M>,
+    target?: Target,
   ): DriverListener<M> {
     const hooks = this.#hooks;
     if (hooks.length === 0) return listener;
@@ -128,7 +131,7 @@ export class TransportHooks {
         listener.start((message) => {
           const seen: DeliveryObserver[] = [];
           for (const hook of hooks) {
-            const observer = safely(logger, () => hook.onDeliver?.({ kind, message }));
+            const observer = safely(logger, () => hook.onDeliver?.({ kind, message, target }));
             if (observer !== undefined) seen.push(observer);
           }
           if (seen.length > 0) observers.set(message, seen);

@@ -336,10 +336,8 @@ export class Transport extends EventEmitter<TransportEventMap> {
     const topic = target.topic;
     if (topic === undefined) throw new InvalidTarget('A server needs a topic to listen on', target);
     const driver = await this.#driverFor('rpc');
-    return this.#hooks.observe(
-      'rpc',
-      driver.listen({ target: this.#resolved(target, topic), maxUnsettled }),
-    );
+    const resolved = this.#resolved(target, topic);
+    return this.#hooks.observe('rpc', driver.listen({ target: resolved, maxUnsettled }), resolved);
   }
 
   /**
