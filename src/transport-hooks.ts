@@ -70,6 +70,11 @@ export interface DeliveryObserver {
  * throw (what throws is logged and ignored).
  */
 export interface TransportHook {
+  /**
+   * Whether the hook has anything to do now (e.g. a tracer provider or a channel
+   * subscriber is there); an inactive hook is skipped. @default always active
+   */
+  active?(): boolean;
   /** Before a send; the returned function, if any, is called once with the outcome. */
   onSend?(event: SendEvent): ((error: unknown) => void) | undefined;
   /** When a message is delivered, before the server sees it. */
@@ -83,7 +88,8 @@ const ignoreFailure: ReportFailure = () => {};
 
 /**
  * The hooks of one transport. With none, the façade does no per-message work: `active`
- * is false, listeners are not wrapped, and `process` calls the handler directly.
+ * is false, listeners are not wrapped, and `process` calls the handler directly. With
+ * only inactive ones, a send or a delivery costs one `active()` check per hook.
  */
 export class TransportHooks {
   readonly #hooks: TransportHook[] = [];
@@ -94,9 +100,10 @@ export class TransportHooks {
     this.#logger = logger;
   }
 
-  /** Whether any hook is registered. */
+  /** Whether any hook is registered and active. */
   get active(): boolean {
-    return this.#hooks.length > 0;
+    for (const hook of this.#hooks) if (hook.active?.() !== false) return true;
+    return false;
   }
 
   add(hook: TransportHook): void {
@@ -108,6 +115,7 @@ export class TransportHooks {
     const logger = this.#logger;
     const ends: ((error: unknown) => void)[] = [];
     for (const hook of this.#hooks) {
+      if (hook.active?.() === false) continue;
       const end = safely(logger, () => hook.onSend?.(event));
       if (end !== undefined) ends.push(end);
     }
@@ -131,6 +139,7 @@ export class TransportHooks {
         listener.start((message) => {
           const seen: DeliveryObserver[] = [];
           for (const hook of hooks) {
+            if (hook.active?.() === false) continue;
             const observer = safely(logger, () => hook.onDeliver?.({ kind, message, target }));
             if (observer !== undefined) seen.push(observer);
           }

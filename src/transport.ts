@@ -40,6 +40,7 @@ import {
   type TransportStatus,
 } from './transport-status.js';
 import { TransportURL } from './transport-url.js';
+import { publishStatus } from './observability/diagnostics.js';
 import { observabilityHooks } from './observability/hooks.js';
 import type { NotificationMessage, RequestContext, RpcReply, RpcRequest } from './wire/messages.js';
 import type { RemoteExceptionRegistry } from './wire/remote-error.js';
@@ -490,6 +491,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
   #setStatus(status: TransportStatus): void {
     if (status === this.#status) return;
     this.#status = status;
+    publishStatus(this, status);
     this.#emitSafely('status', status);
   }
 

@@ -6,6 +6,7 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { TransportHook } from '../transport-hooks.js';
+import { diagnosticsHook } from './diagnostics.js';
 import { osloMetricsHook } from './oslo-metrics.js';
 import { otelApi } from './otel.js';
 import { tracingHook } from './tracing.js';
@@ -20,13 +21,14 @@ export interface HookedTransport {
 /**
  * The hooks for a new transport: tracing when `@opentelemetry/api` is installed (unless
  * `tracing: false`), oslo.metrics datagrams with `[oslo_messaging_metrics]
- * metrics_enabled`.
+ * metrics_enabled`, and `node:diagnostics_channel` publishing (active only while
+ * someone subscribes).
  */
 export function observabilityHooks(
   transport: HookedTransport,
   options: { readonly tracing?: boolean | undefined },
 ): TransportHook[] {
-  const hooks: TransportHook[] = [];
+  const hooks: TransportHook[] = [diagnosticsHook(transport)];
   if (options.tracing !== false) {
     const api = otelApi();
     if (api !== undefined) hooks.push(tracingHook(api, transport.url.driverName));

@@ -4,13 +4,14 @@
  * `notify <topic>.<priority>`, `reply (temporary)` (producer), and `process
  * <routing key>` around a server's handling (server for a call, consumer for a cast or
  * a notification). Trace context travels in the request context under `_trace_context`,
- * as Python's instrumentation of oslo.messaging carries it.
+ * as Python's instrumentation of oslo.messaging carries it. Without a registered tracer
+ * provider the hook is inactive: it costs one check per message.
  *
  * @module
  */
 import { inspect } from 'node:util';
 
-import type { Attributes, Span, SpanKind, Tracer } from '@opentelemetry/api';
+import type { Attributes, ProxyTracerProvider, Span, SpanKind, Tracer } from '@opentelemetry/api';
 
 import type { RpcIncomingMessage } from '../drivers/driver.js';
 import type {
@@ -38,8 +39,17 @@ export function tracingHook(api: OtelApi, driverName: string): TransportHook {
   // was made is used (the API's proxy would do it too, at a cost on every span).
   const getTracer = (): Tracer => (tracer ??= api.trace.getTracer(INSTRUMENTATION_NAME));
   const kinds = api.SpanKind;
+  // Without a registered SDK the global provider delegates to the API's no-op one:
+  // then the hook does nothing at all (no no-op spans, no context lookups).
+  const noop = new api.ProxyTracerProvider().getDelegate();
+  const active = (): boolean => {
+    const global = api.trace.getTracerProvider() as Partial<ProxyTracerProvider>;
+    return typeof global.getDelegate !== 'function' || global.getDelegate() !== noop;
+  };
 
   return {
+    active,
+
     onSend(event: SendEvent) {
       const rpc = event.kind !== 'notify';
       const attributes: Attributes = {
