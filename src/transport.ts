@@ -76,6 +76,15 @@ export interface TransportOptions {
    * @default true
    */
   tracing?: boolean | undefined;
+  /**
+   * Record metrics through the OpenTelemetry metrics API, when `@opentelemetry/api` is
+   * installed and a meter provider is registered: oslo.metrics' instruments under its
+   * names and labels, and transport gauges (connection, reconnects, calls in flight,
+   * pending publishes, unsettled deliveries, requeues). `false` adds no metrics hook.
+   * (oslo.metrics datagrams are configured apart, by `[oslo_messaging_metrics]`.)
+   * @default true
+   */
+  metrics?: boolean | undefined;
   /** @internal A driver that is not in the registry (tests of the generic layers). */
   driver?: DriverDescriptor | undefined;
 }

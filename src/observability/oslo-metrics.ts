@@ -252,7 +252,7 @@ function serverLabels(event: DeliverEvent): Labels {
 }
 
 /** The exception's class name, as Python's `ex.__class__.__name__`. */
-function errorName(error: unknown): string {
+export function errorName(error: unknown): string {
   if (!(error instanceof Error)) return typeof error;
   const ctor = (error as { constructor?: { name?: unknown } }).constructor?.name;
   return typeof ctor === 'string' && ctor !== '' && ctor !== 'Error' ? ctor : error.name;
