@@ -88,6 +88,7 @@ export { NotificationFilter } from './notify/filter.js';
 export { NotificationResult, PRIORITIES } from './notify/result.js';
 
 export type { TransportOptions } from './transport.js';
+export type { PinoLikeLogger } from './observability/structured-log.js';
 export type { TransportStatus, TransportEventMap } from './transport-status.js';
 export type { DriverCapabilities } from './drivers/driver.js';
 export type { RequestContext, NotificationMessage } from './wire/messages.js';

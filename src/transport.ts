@@ -42,6 +42,7 @@ import {
 import { TransportURL } from './transport-url.js';
 import { publishStatus } from './observability/diagnostics.js';
 import { observabilityHooks } from './observability/hooks.js';
+import { asLogger, type PinoLikeLogger } from './observability/structured-log.js';
 import type { NotificationMessage, RequestContext, RpcReply, RpcRequest } from './wire/messages.js';
 import type { RemoteExceptionRegistry } from './wire/remote-error.js';
 
@@ -64,8 +65,13 @@ export interface TransportOptions {
    * @default {}
    */
   remoteExceptions?: RemoteExceptionRegistry | undefined;
-  /** Where this transport and its servers log. @default warnings and errors to stderr */
-  logger?: Logger | undefined;
+  /**
+   * Where this transport and its servers log: a {@link Logger}, or a pino-compatible
+   * logger (recognised by its `child()` and `bindings()`), which then receives each record
+   * as fields first (`{ err, method, ... }`, errors always as `err`) and the message.
+   * @default warnings and errors to stderr, one readable line each
+   */
+  logger?: Logger | PinoLikeLogger | undefined;
   /**
    * Trace sends and handling with OpenTelemetry, when the application has
    * `@opentelemetry/api` installed (an optional peer dependency): spans follow the
@@ -166,7 +172,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
     super();
     this.url = url;
     this.conf = conf;
-    this.logger = options.logger ?? defaultLogger;
+    this.logger = options.logger === undefined ? defaultLogger : asLogger(options.logger);
     this.#hooks = new TransportHooks(this.logger);
     this.#descriptor = options.driver ?? findDriver(url.driverName);
     this.#settings = this.#descriptor.settings(url, conf, this.logger);
