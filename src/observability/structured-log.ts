@@ -43,5 +43,5 @@ export function structuredLogger(target: PinoLikeLogger): Logger {
 
 /** The logger a transport uses: a pino-compatible one adapted, any other as given. */
 export function asLogger(logger: Logger | PinoLikeLogger): Logger {
-  return isPinoLike(logger) ? structuredLogger(logger) : (logger as Logger);
+  return isPinoLike(logger) ? structuredLogger(logger) : logger;
 }
