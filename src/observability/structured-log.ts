@@ -10,12 +10,17 @@ import { splitLogRecord, type Logger } from '../log.js';
 
 /** A logger with pino's calling convention: fields first, then the message. */
 export interface PinoLikeLogger {
+  /** A debug record: its fields (`err`, `method`, ...), then the message. */
   debug(fields: object, message?: string): void;
+  /** An info record. */
   info(fields: object, message?: string): void;
+  /** A warning record. */
   warn(fields: object, message?: string): void;
+  /** An error record; an error is in `fields.err`. */
   error(fields: object, message?: string): void;
   /** pino's child loggers; its presence (with `bindings`) is how one is recognised. */
   child(bindings: object): unknown;
+  /** pino's bindings of this logger. */
   bindings(): object;
 }
 
