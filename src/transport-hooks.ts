@@ -5,10 +5,27 @@
  *
  * @module
  */
-import type { DriverListener, IncomingMessage } from './drivers/driver.js';
+import {
+  fanoutExchangeName,
+  notificationRoutingKey,
+  rpcRoutingKey,
+} from './drivers/common/addresses.js';
+import type {
+  DriverListener,
+  IncomingMessage,
+  MessageHeaders,
+  RpcIncomingMessage,
+} from './drivers/driver.js';
 import type { Logger } from './log.js';
 import type { Target } from './target.js';
-import type { RequestContext } from './wire/messages.js';
+import type { NotificationMessage, RequestContext, RpcReply, RpcRequest } from './wire/messages.js';
+
+/** What the hooks made of a send: its headers, its context, and what to call at the end. */
+export interface AnnotatedSend {
+  readonly headers: MessageHeaders;
+  readonly ctxt: RequestContext;
+  readonly done: (error: unknown) => void;
+}
 
 /** @internal What is being sent. A fanout cast is `fanout`; an RPC server's answer is `reply`. */
 export type SendKind = 'call' | 'cast' | 'fanout' | 'notify' | 'reply';
@@ -122,6 +139,78 @@ export class TransportHooks {
     return (error) => {
       for (const end of ends) safely(logger, () => end(error));
     };
+  }
+
+  /** Run the hooks for an RPC request to `topic` (a call, a cast or a fanout). */
+  annotateRpc(
+    call: boolean,
+    target: Target,
+    exchange: string,
+    topic: string,
+    ctxt: RequestContext,
+    message: RpcRequest,
+  ): AnnotatedSend {
+    const fanout = target.fanout === true;
+    return this.#annotate({
+      kind: call ? 'call' : fanout ? 'fanout' : 'cast',
+      target,
+      exchange: fanout ? fanoutExchangeName(topic) : exchange,
+      destination: fanout ? fanoutExchangeName(topic) : rpcRoutingKey(topic, target.server),
+      method: message.method,
+      messageId: undefined,
+      ctxt,
+    });
+  }
+
+  /** Run the hooks for a notification to `<topic>.<priority>`. */
+  annotateNotification(
+    target: Target,
+    exchange: string,
+    topic: string,
+    ctxt: RequestContext,
+    message: NotificationMessage,
+  ): AnnotatedSend {
+    return this.#annotate({
+      kind: 'notify',
+      target,
+      exchange,
+      destination: notificationRoutingKey(topic, message.priority.toLowerCase()),
+      method: message.event_type,
+      messageId: message.message_id,
+      ctxt,
+    });
+  }
+
+  /** Send an RPC server's reply, seen by the hooks as a `reply`. */
+  async reply(message: RpcIncomingMessage, reply: RpcReply): Promise<void> {
+    const done = this.beforeSend({
+      kind: 'reply',
+      target: undefined,
+      exchange: '',
+      // The caller's reply queue is known to the driver only: a temporary destination.
+      destination: '(temporary)',
+      method: undefined,
+      messageId: message.msgId,
+      ctxt: message.ctxt,
+      headers: {},
+      context: {},
+    });
+    try {
+      await message.reply(reply);
+      done(undefined);
+    } catch (err) {
+      done(err);
+      throw err;
+    }
+  }
+
+  /** `onSend` of every hook; the context entries they add go on a copy of the context. */
+  #annotate(event: Omit<SendEvent, 'headers' | 'context'>): AnnotatedSend {
+    const headers: Record<string, string> = {};
+    const context: Record<string, unknown> = {};
+    const done = this.beforeSend({ ...event, headers, context });
+    const added = Object.keys(context).length > 0;
+    return { headers, ctxt: added ? { ...event.ctxt, ...context } : event.ctxt, done };
   }
 
   /** The listener with every delivery shown to `onDeliver` first; itself without hooks. */

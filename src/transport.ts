@@ -7,11 +7,6 @@
 import { EventEmitter } from 'node:events';
 
 import { Config, type ConfigInput } from './config/config.js';
-import {
-  fanoutExchangeName,
-  notificationRoutingKey,
-  rpcRoutingKey,
-} from './drivers/common/addresses.js';
 import type {
   ConnectionEvent,
   DriverCapabilities,
@@ -27,12 +22,7 @@ import { findDriver } from './drivers/registry.js';
 import { ConfigurationError, InvalidTarget, TransportClosed } from './errors.js';
 import { defaultLogger, type Logger } from './log.js';
 import type { Target } from './target.js';
-import {
-  TransportHooks,
-  type ReportFailure,
-  type SendKind,
-  type TransportHook,
-} from './transport-hooks.js';
+import { TransportHooks, type ReportFailure, type TransportHook } from './transport-hooks.js';
 import {
   ConnectionStates,
   publicEvent,
@@ -40,86 +30,24 @@ import {
   type TransportStatus,
 } from './transport-status.js';
 import { TransportURL } from './transport-url.js';
+import type {
+  TransportNotifyOptions,
+  TransportOptions,
+  TransportSendOptions,
+  TransportServer,
+} from './transport-options.js';
 import { publishStatus } from './observability/diagnostics.js';
 import { observabilityHooks } from './observability/hooks.js';
-import { asLogger, type PinoLikeLogger } from './observability/structured-log.js';
+import { asLogger } from './observability/structured-log.js';
 import type { NotificationMessage, RequestContext, RpcReply, RpcRequest } from './wire/messages.js';
 import type { RemoteExceptionRegistry } from './wire/remote-error.js';
 
-/** Options for {@link getTransport} and its RPC and notification variants. */
-export interface TransportOptions {
-  /**
-   * The transport URL. Overrides `[DEFAULT] transport_url` (or, for a notification
-   * transport, `[oslo_messaging_notifications] transport_url`).
-   */
-  url?: string | TransportURL | undefined;
-  /**
-   * Modules whose remote errors an RPC client may rebuild as local classes (oslo's
-   * `allowed_remote_exmods`). Errors from any other module arrive as `RemoteError`.
-   * @default []
-   */
-  allowedRemoteExmods?: readonly string[] | undefined;
-  /**
-   * The local error classes, by module and class name, that remote failures from
-   * an allowed module are rebuilt as. Nothing outside this registry is ever built.
-   * @default {}
-   */
-  remoteExceptions?: RemoteExceptionRegistry | undefined;
-  /**
-   * Where this transport and its servers log: a {@link Logger}, or a pino-compatible
-   * logger (recognised by its `child()` and `bindings()`), which then receives each record
-   * as fields first (`{ err, method, ... }`, errors always as `err`) and the message.
-   * @default warnings and errors to stderr, one readable line each
-   */
-  logger?: Logger | PinoLikeLogger | undefined;
-  /**
-   * Trace sends and handling with OpenTelemetry, when the application has
-   * `@opentelemetry/api` installed (an optional peer dependency): spans follow the
-   * messaging and RPC semantic conventions, and W3C trace context travels in the
-   * request context under `_trace_context`, as Python's instrumentation carries it.
-   * Without a registered tracer provider the spans are the API's no-op ones.
-   * `false` adds no tracing hook at all.
-   * @default true
-   */
-  tracing?: boolean | undefined;
-  /**
-   * Record metrics through the OpenTelemetry metrics API, when `@opentelemetry/api` is
-   * installed and a meter provider is registered: oslo.metrics' instruments under its
-   * names and labels, and transport gauges (connection, reconnects, calls in flight,
-   * pending publishes, unsettled deliveries, requeues). `false` adds no metrics hook.
-   * (oslo.metrics datagrams are configured apart, by `[oslo_messaging_metrics]`.)
-   * @default true
-   */
-  metrics?: boolean | undefined;
-  /** @internal A driver that is not in the registry (tests of the generic layers). */
-  driver?: DriverDescriptor | undefined;
-}
-
-/** What a server registers with its transport, to be stopped by `cleanup()`. */
-export interface TransportServer {
-  /** Stop consuming (the transport is closing); must not reject. */
-  onTransportClosed(): Promise<void>;
-}
-
-/** @internal How the façade sends one RPC request. Durations in ms. */
-export interface TransportSendOptions {
-  /** Set for `call()`: wait for the reply. */
-  readonly call?: { readonly callMonitorTimeoutMs: number | undefined } | undefined;
-  /** @default `[DEFAULT] rpc_response_timeout` */
-  readonly timeoutMs?: number | undefined;
-  /** @default -1 (forever, within the timeout) */
-  readonly retry?: number | undefined;
-  readonly atLeastOnce?: boolean | undefined;
-  readonly signal?: AbortSignal | undefined;
-}
-
-/** @internal How the façade publishes one notification. */
-export interface TransportNotifyOptions {
-  readonly version: 1 | 2;
-  readonly retry: number;
-  readonly timeoutMs?: number | undefined;
-  readonly signal?: AbortSignal | undefined;
-}
+export type {
+  TransportNotifyOptions,
+  TransportOptions,
+  TransportSendOptions,
+  TransportServer,
+} from './transport-options.js';
 
 const NO_HEADERS: MessageHeaders = Object.freeze({});
 const ignoreFailure: ReportFailure = () => {};
@@ -225,20 +153,13 @@ export class Transport extends EventEmitter<TransportEventMap> {
     const driver = await this.#driverFor('rpc');
     signal?.throwIfAborted();
     const resolved = this.#resolved(target, topic);
-    let headers = NO_HEADERS;
-    let sent = ctxt;
-    let done: ((error: unknown) => void) | undefined;
-    if (this.#hooks.active) {
-      const fanout = target.fanout === true;
-      const kind: SendKind = call !== undefined ? 'call' : fanout ? 'fanout' : 'cast';
-      const annotated = this.#beforeSend(kind, target, ctxt, {
-        exchange: fanout ? fanoutExchangeName(topic) : resolved.exchange,
-        destination: fanout ? fanoutExchangeName(topic) : rpcRoutingKey(topic, target.server),
-        method: message.method,
-        messageId: undefined,
-      });
-      ({ headers, ctxt: sent, done } = annotated);
-    }
+    const {
+      headers,
+      ctxt: sent,
+      done,
+    } = this.#hooks.active
+      ? this.#hooks.annotateRpc(call !== undefined, target, resolved.exchange, topic, ctxt, message)
+      : { headers: NO_HEADERS, ctxt, done: undefined };
     try {
       const result = await driver.send({
         target: resolved,
@@ -274,21 +195,13 @@ export class Transport extends EventEmitter<TransportEventMap> {
     options.signal?.throwIfAborted();
     const driver = await this.#driverFor('notify');
     const resolved = this.#resolved(target, topic);
-    let headers = NO_HEADERS;
-    let sent = ctxt;
-    let done: ((error: unknown) => void) | undefined;
-    if (this.#hooks.active) {
-      ({
-        headers,
-        ctxt: sent,
-        done,
-      } = this.#beforeSend('notify', target, ctxt, {
-        exchange: resolved.exchange,
-        destination: notificationRoutingKey(topic, message.priority.toLowerCase()),
-        method: message.event_type,
-        messageId: message.message_id,
-      }));
-    }
+    const {
+      headers,
+      ctxt: sent,
+      done,
+    } = this.#hooks.active
+      ? this.#hooks.annotateNotification(target, resolved.exchange, topic, ctxt, message)
+      : { headers: NO_HEADERS, ctxt, done: undefined };
     try {
       await driver.sendNotification({
         target: resolved,
@@ -309,27 +222,8 @@ export class Transport extends EventEmitter<TransportEventMap> {
   }
 
   /** @internal Send an RPC server's reply to `message` (hooks see it as a `reply`). */
-  async _reply(message: RpcIncomingMessage, reply: RpcReply): Promise<void> {
-    if (!this.#hooks.active) return message.reply(reply);
-    const done = this.#hooks.beforeSend({
-      kind: 'reply',
-      target: undefined,
-      exchange: '',
-      // The caller's reply queue is known to the driver only: a temporary destination.
-      destination: '(temporary)',
-      method: undefined,
-      messageId: message.msgId,
-      ctxt: message.ctxt,
-      headers: {},
-      context: {},
-    });
-    try {
-      await message.reply(reply);
-      done(undefined);
-    } catch (err) {
-      done(err);
-      throw err;
-    }
+  _reply(message: RpcIncomingMessage, reply: RpcReply): Promise<void> {
+    return this.#hooks.active ? this.#hooks.reply(message, reply) : message.reply(reply);
   }
 
   /**
@@ -454,25 +348,6 @@ export class Transport extends EventEmitter<TransportEventMap> {
       }),
     );
     return this.#driver;
-  }
-
-  /** Run the hooks' `onSend`: the headers and context entries they add, and their end. */
-  #beforeSend(
-    kind: SendKind,
-    target: Target,
-    ctxt: RequestContext,
-    where: {
-      exchange: string;
-      destination: string;
-      method: string | undefined;
-      messageId: string | undefined;
-    },
-  ): { headers: MessageHeaders; ctxt: RequestContext; done: (error: unknown) => void } {
-    const headers: Record<string, string> = {};
-    const context: Record<string, unknown> = {};
-    const done = this.#hooks.beforeSend({ kind, target, ctxt, headers, context, ...where });
-    const added = Object.keys(context).length > 0;
-    return { headers, ctxt: added ? { ...ctxt, ...context } : ctxt, done };
   }
 
   /** The target with its exchange resolved (memoised: clients reuse their targets). */

@@ -21,7 +21,14 @@
  *
  * @module
  */
-import type { Attributes, Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
+import type {
+  Attributes,
+  Counter,
+  Histogram,
+  Meter,
+  ObservableResult,
+  UpDownCounter,
+} from '@opentelemetry/api';
 
 import type { RpcIncomingMessage } from '../drivers/driver.js';
 import type { Target } from '../target.js';
@@ -98,7 +105,7 @@ function create(meter: Meter): Omit<Instruments, 'meter'> {
 /** What the metrics hook needs of a transport. */
 export interface MeteredTransport {
   readonly status: TransportStatus;
-  on(event: 'reconnecting', listener: () => void): unknown;
+  on(event: 'reconnecting' | 'closed', listener: () => void): unknown;
 }
 
 /**
@@ -111,25 +118,38 @@ export function otelMetricsHook(
   name: string,
 ): TransportHook {
   let instruments: Instruments | undefined;
+  let unobserve: (() => void) | undefined;
+  let closed = false;
   const current = (): Instruments | undefined => {
     const provider = api.metrics.getMeterProvider();
     if (provider.constructor.name === 'NoopMeterProvider') return undefined;
     const meter = provider.getMeter(INSTRUMENTATION_NAME);
     if (instruments?.meter !== meter) {
       instruments = { meter, ...create(meter) };
-      meter
-        .createObservableGauge('oslo_messaging_transport_connected', {
+      unobserve?.();
+      unobserve = undefined;
+      if (!closed) {
+        const gauge = meter.createObservableGauge('oslo_messaging_transport_connected', {
           description: '1 while the transport is connected (or blocked), else 0.',
-        })
-        .addCallback((result) => {
+        });
+        const observe = (result: ObservableResult): void => {
           const up = transport.status === 'connected' || transport.status === 'blocked';
           result.observe(up ? 1 : 0, { transport: name });
-        });
+        };
+        gauge.addCallback(observe);
+        unobserve = () => gauge.removeCallback(observe);
+      }
     }
     return instruments;
   };
   const gauges = { transport: name };
   transport.on('reconnecting', () => current()?.reconnects.add(1, gauges));
+  // A closed transport is no longer observed: the provider would keep it alive.
+  transport.on('closed', () => {
+    closed = true;
+    unobserve?.();
+    unobserve = undefined;
+  });
 
   return {
     active: () => current() !== undefined,
