@@ -92,6 +92,8 @@ export function metricsSuite(flavour: MetricsFlavour, m: TestMetrics): void {
     await client.call({}, 'echo', { a: 1 });
     await client.call({}, 'echo', { a: 2 });
     await assert.rejects(client.call({}, 'boom'), RemoteError);
+    await client.cast({}, 'echo', { a: 3 });
+    await client.prepare({ fanout: true }).cast({}, 'echo', { a: 4 });
 
     const call = { call_type: 'call', topic, exchange: 'None', server: 'None', fanout: 'None' };
     assert.equal(
@@ -116,6 +118,23 @@ export function metricsSuite(flavour: MetricsFlavour, m: TestMetrics): void {
       }),
       1,
     );
+    assert.equal(
+      value(await m.points('oslo_messaging_rpc_client_invocation_start'), {
+        ...call,
+        call_type: 'cast',
+        method: 'echo',
+      }),
+      1,
+    );
+    assert.equal(
+      value(await m.points('oslo_messaging_rpc_client_invocation_end'), {
+        ...call,
+        call_type: 'cast',
+        fanout: 'True',
+        method: 'echo',
+      }),
+      1,
+    );
     const histogram = value(await m.points('oslo_messaging_rpc_client_processing'), {
       ...call,
       method: 'echo',
@@ -130,15 +149,20 @@ export function metricsSuite(flavour: MetricsFlavour, m: TestMetrics): void {
         ...served,
         method: 'boom',
       });
-      if (ends === 1) break;
+      const echoes = value(await m.points('oslo_messaging_rpc_server_invocation_end'), {
+        ...served,
+        method: 'echo',
+      });
+      if (ends === 1 && echoes === 4) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    // Two calls, a cast and a fanout cast (this server's fanout queue gets it too).
     assert.equal(
       value(await m.points('oslo_messaging_rpc_server_invocation_start'), {
         ...served,
         method: 'echo',
       }),
-      2,
+      4,
     );
     assert.equal(
       value(await m.points('oslo_messaging_rpc_server_exception'), {
