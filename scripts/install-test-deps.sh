@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what the functional and interop tests need on a Debian machine:
-# RabbitMQ on 127.0.0.1:5672 (guest/guest) and Python oslo.messaging (Debian's
-# python3-oslo.messaging, the interop peer). Safe to run again: it only does what is
+# RabbitMQ on 127.0.0.1:5672 (guest/guest), Python oslo.messaging (Debian's
+# python3-oslo.messaging, the interop peer) and the oslo.metrics collector
+# (python3-oslo.metrics). Safe to run again: it only does what is
 # missing. Needs root (or sudo) for apt-get.
 set -euo pipefail
 
@@ -24,6 +25,12 @@ apt_install() {
 if ! dpkg -s python3-oslo.messaging >/dev/null 2>&1; then
   echo "install-test-deps: installing python3-oslo.messaging"
   apt_install python3-oslo.messaging
+fi
+
+# The oslo.metrics collector, for test/interop/oslo-metrics.test.ts.
+if ! dpkg -s python3-oslo.metrics >/dev/null 2>&1; then
+  echo "install-test-deps: installing python3-oslo.metrics"
+  apt_install python3-oslo.metrics
 fi
 
 if ! command -v rabbitmq-server >/dev/null 2>&1; then

@@ -18,6 +18,8 @@ export {
   getNotificationTransport,
 } from './transport.js';
 export { TransportURL, DEFAULT_AMQP_PORT } from './transport-url.js';
+// Observability: the diagnostics_channel names (tracing is an option of the transport)
+export { DIAGNOSTICS_CHANNELS } from './observability/diagnostics.js';
 export { Config, listOpts } from './config/config.js';
 export { parseIni } from './config/ini.js';
 export { KOMBU_FAILOVER_STRATEGIES, RABBIT_LOGIN_METHODS } from './drivers/rabbit/options-table.js';
@@ -86,6 +88,7 @@ export { NotificationFilter } from './notify/filter.js';
 export { NotificationResult, PRIORITIES } from './notify/result.js';
 
 export type { TransportOptions } from './transport.js';
+export type { PinoLikeLogger } from './observability/structured-log.js';
 export type { TransportStatus, TransportEventMap } from './transport-status.js';
 export type { DriverCapabilities } from './drivers/driver.js';
 export type { RequestContext, NotificationMessage } from './wire/messages.js';

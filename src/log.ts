@@ -61,23 +61,31 @@ function bound(text: string): string {
 }
 
 /**
+ * A log call's message with its `%s` arguments formatted (an Error argument as its
+ * one-line summary), and its structured fields apart: what a structured logger gets.
+ */
+export function splitLogRecord(
+  message: string,
+  args: readonly unknown[],
+): { text: string; fields: LogFields | undefined } {
+  const placeholders = (message.match(/%[sdifjoOc]/g) ?? []).length;
+  const last = args[args.length - 1];
+  const fields = args.length > placeholders && isFields(last) ? last : undefined;
+  const params = fields === undefined ? args : args.slice(0, -1);
+  const shown = params.map((a) =>
+    a instanceof Error ? errorSummary(a) : typeof a === 'string' ? bound(a) : a,
+  );
+  return { text: bound(oneLine(formatWithOptions(INSPECT, message, ...shown))), fields };
+}
+
+/**
  * One log record as text: the message with its arguments (an Error argument as its
  * one-line summary), then the fields as `key=value`; an `err` field adds its summary and,
  * on the following lines, its stack (once), as oslo's `LOG.exception` does.
  */
 export function formatLogRecord(message: string, args: readonly unknown[]): string {
-  let fields: LogFields | undefined;
-  let params = args;
-  const placeholders = (message.match(/%[sdifjoOc]/g) ?? []).length;
-  const last = args[args.length - 1];
-  if (args.length > placeholders && isFields(last)) {
-    fields = last;
-    params = args.slice(0, -1);
-  }
-  const shown = params.map((a) =>
-    a instanceof Error ? errorSummary(a) : typeof a === 'string' ? bound(a) : a,
-  );
-  let line = bound(oneLine(formatWithOptions(INSPECT, message, ...shown)));
+  const { text, fields } = splitLogRecord(message, args);
+  let line = text;
   let stack = '';
   if (fields !== undefined) {
     for (const [key, value] of Object.entries(fields)) {

@@ -1,61 +1,139 @@
 /**
  * Hooks at the transport façade: where tracing and metrics observe and annotate
- * messages, without touching a driver. Internal until the observability API is public.
+ * messages, without touching a driver. Used by the modules in `observability/`; not
+ * public API.
  *
  * @module
  */
-import type { DriverListener, IncomingMessage } from './drivers/driver.js';
+import {
+  fanoutExchangeName,
+  notificationRoutingKey,
+  rpcRoutingKey,
+} from './drivers/common/addresses.js';
+import type {
+  DriverListener,
+  IncomingMessage,
+  MessageHeaders,
+  RpcIncomingMessage,
+} from './drivers/driver.js';
 import type { Logger } from './log.js';
 import type { Target } from './target.js';
-import type { RequestContext } from './wire/messages.js';
+import type { NotificationMessage, RequestContext, RpcReply, RpcRequest } from './wire/messages.js';
+
+/** What the hooks made of a send: its headers, its context, and what to call at the end. */
+export interface AnnotatedSend {
+  readonly headers: MessageHeaders;
+  readonly ctxt: RequestContext;
+  readonly done: (error: unknown) => void;
+}
+
+/** @internal What is being sent. A fanout cast is `fanout`; an RPC server's answer is `reply`. */
+export type SendKind = 'call' | 'cast' | 'fanout' | 'notify' | 'reply';
+
+/** @internal One message about to be sent, as a hook sees it. */
+export interface SendEvent {
+  readonly kind: SendKind;
+  /** The target as the caller gave it (its exchange may be unset); `undefined` for a reply. */
+  readonly target: Target | undefined;
+  /** The exchange the message goes to (`''`, the default exchange, for a reply). */
+  readonly exchange: string;
+  /**
+   * The routing key: the topic (`topic.server` with a server), `<topic>_fanout`,
+   * `<topic>.<priority>` for a notification, `(temporary)` for a reply (the
+   * caller's reply queue is known to the driver only).
+   */
+  readonly destination: string;
+  /** The RPC method, or the notification's event type. */
+  readonly method: string | undefined;
+  /** The notification's `message_id`, or the request's `_msg_id` for a reply. */
+  readonly messageId: string | undefined;
+  readonly ctxt: RequestContext;
+  /** Writable: entries added here travel with the message as AMQP headers. */
+  readonly headers: Record<string, string>;
+  /**
+   * Writable: entries added here are added to the message's request context (sent as
+   * `_context_<key>`); the caller's context object is never changed. Ignored for replies.
+   */
+  readonly context: Record<string, unknown>;
+}
+
+/** @internal One delivery, as a hook sees it, before the server handles it. */
+export interface DeliverEvent {
+  readonly kind: 'rpc' | 'notification';
+  readonly message: IncomingMessage;
+  /** The RPC server's target, its exchange resolved; `undefined` for notifications. */
+  readonly target: Target | undefined;
+}
+
+/** @internal The outcome of handling a delivery. */
+export interface DeliveryOutcome {
+  /** The handler's error (an RPC endpoint's exception, a notification handler's). */
+  readonly error?: unknown;
+  /** A notification given back to the queue. */
+  readonly requeued?: boolean;
+}
+
+/** @internal What a hook returns for one delivery: how the server's handling is observed. */
+export interface DeliveryObserver {
+  /** Run the handling inside this (e.g. inside the trace context of the message). */
+  run?<T>(fn: () => T): T;
+  /** Called once, when the handling (and an RPC reply) is done. */
+  end?(outcome: DeliveryOutcome): void;
+}
 
 /**
  * @internal Hooks that observe and annotate messages at the façade (tracing and metrics
  * plug in here, without touching a driver). Every callback is optional and must not
- * throw; the returned function, if any, is called once with the outcome.
+ * throw (what throws is logged and ignored).
  */
 export interface TransportHook {
-  onSend?(event: {
-    readonly kind: 'call' | 'cast' | 'notify';
-    readonly target: Target;
-    readonly ctxt: RequestContext;
-    /** Writable: entries added here travel with the message. */
-    readonly headers: Record<string, string>;
-  }): ((error: unknown) => void) | undefined;
-  onDeliver?(event: {
-    readonly kind: 'rpc' | 'notification';
-    readonly message: IncomingMessage;
-  }): ((error: unknown) => void) | undefined;
+  /**
+   * Whether the hook has anything to do now (e.g. a tracer provider or a channel
+   * subscriber is there); an inactive hook is skipped. @default always active
+   */
+  active?(): boolean;
+  /** Before a send; the returned function, if any, is called once with the outcome. */
+  onSend?(event: SendEvent): ((error: unknown) => void) | undefined;
+  /** When a message is delivered, before the server sees it. */
+  onDeliver?(event: DeliverEvent): DeliveryObserver | undefined;
 }
 
-/** The hooks of one transport. With none, every method is free (no wrapper, no call). */
+/** Reports the handler's error without throwing it (an RPC failure is a reply, not a throw). */
+export type ReportFailure = (error: unknown) => void;
+
+const ignoreFailure: ReportFailure = () => {};
+
+/**
+ * The hooks of one transport. With none, the façade does no per-message work: `active`
+ * is false, listeners are not wrapped, and `process` calls the handler directly. With
+ * only inactive ones, a send or a delivery costs one `active()` check per hook.
+ */
 export class TransportHooks {
   readonly #hooks: TransportHook[] = [];
   readonly #logger: Logger;
+  readonly #observers = new WeakMap<IncomingMessage, DeliveryObserver[]>();
 
   constructor(logger: Logger) {
     this.#logger = logger;
+  }
+
+  /** Whether any hook is registered and active. */
+  get active(): boolean {
+    for (const hook of this.#hooks) if (hook.active?.() !== false) return true;
+    return false;
   }
 
   add(hook: TransportHook): void {
     this.#hooks.push(hook);
   }
 
-  /**
-   * Run `onSend` of every hook; returns what to call with the outcome, or `undefined`
-   * when there is no hook (then `headers` stays empty).
-   */
-  beforeSend(
-    kind: 'call' | 'cast' | 'notify',
-    target: Target,
-    ctxt: RequestContext,
-    headers: Record<string, string>,
-  ): ((error: unknown) => void) | undefined {
-    if (this.#hooks.length === 0) return undefined;
+  /** Run `onSend` of every hook; returns what to call with the outcome. */
+  beforeSend(event: SendEvent): (error: unknown) => void {
     const logger = this.#logger;
     const ends: ((error: unknown) => void)[] = [];
     for (const hook of this.#hooks) {
-      const end = safely(logger, () => hook.onSend?.({ kind, target, ctxt, headers }));
+      if (hook.active?.() === false) continue;
+      const end = safely(logger, () => hook.onSend?.(event));
       if (end !== undefined) ends.push(end);
     }
     return (error) => {
@@ -63,23 +141,150 @@ export class TransportHooks {
     };
   }
 
+  /** Run the hooks for an RPC request to `topic` (a call, a cast or a fanout). */
+  annotateRpc(
+    call: boolean,
+    target: Target,
+    exchange: string,
+    topic: string,
+    ctxt: RequestContext,
+    message: RpcRequest,
+  ): AnnotatedSend {
+    const fanout = target.fanout === true;
+    return this.#annotate({
+      kind: call ? 'call' : fanout ? 'fanout' : 'cast',
+      target,
+      exchange: fanout ? fanoutExchangeName(topic) : exchange,
+      destination: fanout ? fanoutExchangeName(topic) : rpcRoutingKey(topic, target.server),
+      method: message.method,
+      messageId: undefined,
+      ctxt,
+    });
+  }
+
+  /** Run the hooks for a notification to `<topic>.<priority>`. */
+  annotateNotification(
+    target: Target,
+    exchange: string,
+    topic: string,
+    ctxt: RequestContext,
+    message: NotificationMessage,
+  ): AnnotatedSend {
+    return this.#annotate({
+      kind: 'notify',
+      target,
+      exchange,
+      destination: notificationRoutingKey(topic, message.priority.toLowerCase()),
+      method: message.event_type,
+      messageId: message.message_id,
+      ctxt,
+    });
+  }
+
+  /** Send an RPC server's reply, seen by the hooks as a `reply`. */
+  async reply(message: RpcIncomingMessage, reply: RpcReply): Promise<void> {
+    const done = this.beforeSend({
+      kind: 'reply',
+      target: undefined,
+      exchange: '',
+      // The caller's reply queue is known to the driver only: a temporary destination.
+      destination: '(temporary)',
+      method: undefined,
+      messageId: message.msgId,
+      ctxt: message.ctxt,
+      headers: {},
+      context: {},
+    });
+    try {
+      await message.reply(reply);
+      done(undefined);
+    } catch (err) {
+      done(err);
+      throw err;
+    }
+  }
+
+  /** `onSend` of every hook; the context entries they add go on a copy of the context. */
+  #annotate(event: Omit<SendEvent, 'headers' | 'context'>): AnnotatedSend {
+    const headers: Record<string, string> = {};
+    const context: Record<string, unknown> = {};
+    const done = this.beforeSend({ ...event, headers, context });
+    const added = Object.keys(context).length > 0;
+    return { headers, ctxt: added ? { ...event.ctxt, ...context } : event.ctxt, done };
+  }
+
   /** The listener with every delivery shown to `onDeliver` first; itself without hooks. */
   observe<M extends IncomingMessage>(
     kind: 'rpc' | 'notification',
     listener: DriverListener<M>,
+    target?: Target,
   ): DriverListener<M> {
     const hooks = this.#hooks;
     if (hooks.length === 0) return listener;
     const logger = this.#logger;
+    const observers = this.#observers;
     return {
       start: (onMessage) =>
         listener.start((message) => {
-          for (const hook of hooks) safely(logger, () => hook.onDeliver?.({ kind, message }));
+          const seen: DeliveryObserver[] = [];
+          for (const hook of hooks) {
+            if (hook.active?.() === false) continue;
+            const observer = safely(logger, () => hook.onDeliver?.({ kind, message, target }));
+            if (observer !== undefined) seen.push(observer);
+          }
+          if (seen.length > 0) observers.set(message, seen);
           onMessage(message);
         }),
       stop: () => listener.stop(),
       cleanup: () => listener.cleanup(),
     };
+  }
+
+  /**
+   * Handle `messages` (one, or a batch) with `fn`: inside the first message's observers
+   * (`run`), then end every message's observers with the outcome. `fn` may report a
+   * failure it does not throw; a rejection is reported and rethrown.
+   */
+  async process<T>(
+    messages: readonly IncomingMessage[],
+    fn: (fail: ReportFailure) => Promise<T>,
+    requeued?: (result: T, message: IncomingMessage) => boolean,
+  ): Promise<T> {
+    const observed = messages.map((m) => this.#observers.get(m));
+    const first = observed[0];
+    if (observed.every((o) => o === undefined)) return fn(ignoreFailure);
+    let failure: { error: unknown } | undefined;
+    const fail: ReportFailure = (error) => {
+      failure = { error };
+    };
+    let run = () => fn(fail);
+    for (const observer of first ?? []) {
+      const inner = run;
+      if (observer.run !== undefined) run = () => observer.run!(inner);
+    }
+    const end = (outcome: (message: IncomingMessage) => DeliveryOutcome): void => {
+      messages.forEach((message, i) => {
+        this.#observers.delete(message);
+        for (const observer of observed[i] ?? []) {
+          safely(this.#logger, () => observer.end?.(outcome(message)));
+        }
+      });
+    };
+    try {
+      const result = await run();
+      const f = failure;
+      end((m) =>
+        f !== undefined
+          ? { error: f.error }
+          : requeued?.(result, m) === true
+            ? { requeued: true }
+            : {},
+      );
+      return result;
+    } catch (error) {
+      end(() => ({ error }));
+      throw error;
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import type {
   DriverCapabilities,
   DriverDescriptor,
   DriverListener,
+  IncomingMessage,
   MessageHeaders,
   NotificationBinding,
   RpcIncomingMessage,
@@ -21,7 +22,7 @@ import { findDriver } from './drivers/registry.js';
 import { ConfigurationError, InvalidTarget, TransportClosed } from './errors.js';
 import { defaultLogger, type Logger } from './log.js';
 import type { Target } from './target.js';
-import { TransportHooks, type TransportHook } from './transport-hooks.js';
+import { TransportHooks, type ReportFailure, type TransportHook } from './transport-hooks.js';
 import {
   ConnectionStates,
   publicEvent,
@@ -29,61 +30,27 @@ import {
   type TransportStatus,
 } from './transport-status.js';
 import { TransportURL } from './transport-url.js';
-import type { NotificationMessage, RequestContext, RpcRequest } from './wire/messages.js';
+import type {
+  TransportNotifyOptions,
+  TransportOptions,
+  TransportSendOptions,
+  TransportServer,
+} from './transport-options.js';
+import { publishStatus } from './observability/diagnostics.js';
+import { observabilityHooks } from './observability/hooks.js';
+import { asLogger } from './observability/structured-log.js';
+import type { NotificationMessage, RequestContext, RpcReply, RpcRequest } from './wire/messages.js';
 import type { RemoteExceptionRegistry } from './wire/remote-error.js';
 
-/** Options for {@link getTransport} and its RPC and notification variants. */
-export interface TransportOptions {
-  /**
-   * The transport URL. Overrides `[DEFAULT] transport_url` (or, for a notification
-   * transport, `[oslo_messaging_notifications] transport_url`).
-   */
-  url?: string | TransportURL | undefined;
-  /**
-   * Modules whose remote errors an RPC client may rebuild as local classes (oslo's
-   * `allowed_remote_exmods`). Errors from any other module arrive as `RemoteError`.
-   * @default []
-   */
-  allowedRemoteExmods?: readonly string[] | undefined;
-  /**
-   * The local error classes, by module and class name, that remote failures from
-   * an allowed module are rebuilt as. Nothing outside this registry is ever built.
-   * @default {}
-   */
-  remoteExceptions?: RemoteExceptionRegistry | undefined;
-  /** Where this transport and its servers log. @default warnings and errors to stderr */
-  logger?: Logger | undefined;
-  /** @internal A driver that is not in the registry (tests of the generic layers). */
-  driver?: DriverDescriptor | undefined;
-}
-
-/** What a server registers with its transport, to be stopped by `cleanup()`. */
-export interface TransportServer {
-  /** Stop consuming (the transport is closing); must not reject. */
-  onTransportClosed(): Promise<void>;
-}
-
-/** @internal How the façade sends one RPC request. Durations in ms. */
-export interface TransportSendOptions {
-  /** Set for `call()`: wait for the reply. */
-  readonly call?: { readonly callMonitorTimeoutMs: number | undefined } | undefined;
-  /** @default `[DEFAULT] rpc_response_timeout` */
-  readonly timeoutMs?: number | undefined;
-  /** @default -1 (forever, within the timeout) */
-  readonly retry?: number | undefined;
-  readonly atLeastOnce?: boolean | undefined;
-  readonly signal?: AbortSignal | undefined;
-}
-
-/** @internal How the façade publishes one notification. */
-export interface TransportNotifyOptions {
-  readonly version: 1 | 2;
-  readonly retry: number;
-  readonly timeoutMs?: number | undefined;
-  readonly signal?: AbortSignal | undefined;
-}
+export type {
+  TransportNotifyOptions,
+  TransportOptions,
+  TransportSendOptions,
+  TransportServer,
+} from './transport-options.js';
 
 const NO_HEADERS: MessageHeaders = Object.freeze({});
+const ignoreFailure: ReportFailure = () => {};
 
 /** A target as drivers get it: a topic, and the exchange resolved. */
 type ResolvedTarget = Target & { readonly topic: string; readonly exchange: string };
@@ -133,13 +100,14 @@ export class Transport extends EventEmitter<TransportEventMap> {
     super();
     this.url = url;
     this.conf = conf;
-    this.logger = options.logger ?? defaultLogger;
+    this.logger = options.logger === undefined ? defaultLogger : asLogger(options.logger);
     this.#hooks = new TransportHooks(this.logger);
     this.#descriptor = options.driver ?? findDriver(url.driverName);
     this.#settings = this.#descriptor.settings(url, conf, this.logger);
     this.capabilities = Object.freeze({ ...this.#descriptor.capabilities(this.#settings) });
     this.#allowedRemoteExmods = Object.freeze([...(options.allowedRemoteExmods ?? [])]);
     this.#remoteExceptions = options.remoteExceptions ?? {};
+    for (const hook of observabilityHooks(this, options)) this.#hooks.add(hook);
   }
 
   /** Whether this transport's driver can requeue notifications (`allowRequeue`). */
@@ -184,19 +152,20 @@ export class Transport extends EventEmitter<TransportEventMap> {
     signal?.throwIfAborted();
     const driver = await this.#driverFor('rpc');
     signal?.throwIfAborted();
-    const headers: Record<string, string> = {};
-    const done = this.#hooks.beforeSend(
-      call === undefined ? 'cast' : 'call',
-      target,
-      ctxt,
+    const resolved = this.#resolved(target, topic);
+    const {
       headers,
-    );
+      ctxt: sent,
+      done,
+    } = this.#hooks.active
+      ? this.#hooks.annotateRpc(call !== undefined, target, resolved.exchange, topic, ctxt, message)
+      : { headers: NO_HEADERS, ctxt, done: undefined };
     try {
       const result = await driver.send({
-        target: this.#resolved(target, topic),
-        ctxt,
+        target: resolved,
+        ctxt: sent,
         message,
-        headers: done === undefined ? NO_HEADERS : headers,
+        headers,
         retry: options.retry ?? -1,
         atLeastOnce: options.atLeastOnce === true,
         signal,
@@ -225,15 +194,21 @@ export class Transport extends EventEmitter<TransportEventMap> {
     }
     options.signal?.throwIfAborted();
     const driver = await this.#driverFor('notify');
-    const headers: Record<string, string> = {};
-    const done = this.#hooks.beforeSend('notify', target, ctxt, headers);
+    const resolved = this.#resolved(target, topic);
+    const {
+      headers,
+      ctxt: sent,
+      done,
+    } = this.#hooks.active
+      ? this.#hooks.annotateNotification(target, resolved.exchange, topic, ctxt, message)
+      : { headers: NO_HEADERS, ctxt, done: undefined };
     try {
       await driver.sendNotification({
-        target: this.#resolved(target, topic),
-        ctxt,
+        target: resolved,
+        ctxt: sent,
         message,
         version: options.version,
-        headers: done === undefined ? NO_HEADERS : headers,
+        headers,
         retry: options.retry,
         signal: options.signal,
         timeoutMs: options.timeoutMs,
@@ -246,15 +221,33 @@ export class Transport extends EventEmitter<TransportEventMap> {
     }
   }
 
+  /** @internal Send an RPC server's reply to `message` (hooks see it as a `reply`). */
+  _reply(message: RpcIncomingMessage, reply: RpcReply): Promise<void> {
+    return this.#hooks.active ? this.#hooks.reply(message, reply) : message.reply(reply);
+  }
+
+  /**
+   * @internal Handle delivered `messages` (one, or a batch) with `fn`, observed by the
+   * hooks (tracing runs it in the message's trace context). `fn` reports a failure it
+   * does not throw with `fail`; `requeued` says which messages went back to the queue.
+   * Without hooks it just calls `fn`.
+   */
+  _process<T>(
+    messages: readonly IncomingMessage[],
+    fn: (fail: ReportFailure) => Promise<T>,
+    requeued?: (result: T, message: IncomingMessage) => boolean,
+  ): Promise<T> {
+    if (!this.#hooks.active) return fn(ignoreFailure);
+    return this.#hooks.process(messages, fn, requeued);
+  }
+
   /** @internal A driver listener for an RPC server's target. */
   async _listen(target: Target, maxUnsettled: number): Promise<DriverListener<RpcIncomingMessage>> {
     const topic = target.topic;
     if (topic === undefined) throw new InvalidTarget('A server needs a topic to listen on', target);
     const driver = await this.#driverFor('rpc');
-    return this.#hooks.observe(
-      'rpc',
-      driver.listen({ target: this.#resolved(target, topic), maxUnsettled }),
-    );
+    const resolved = this.#resolved(target, topic);
+    return this.#hooks.observe('rpc', driver.listen({ target: resolved, maxUnsettled }), resolved);
   }
 
   /**
@@ -388,6 +381,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
   #setStatus(status: TransportStatus): void {
     if (status === this.#status) return;
     this.#status = status;
+    publishStatus(this, status);
     this.#emitSafely('status', status);
   }
 

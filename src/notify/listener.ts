@@ -190,14 +190,22 @@ export class NotificationServer extends NotificationServerBase {
 
   /** @internal */
   protected override async processMessage(message: IncomingMessage): Promise<void> {
-    let result: NotificationResult | undefined;
-    try {
-      result = await this.#dispatcher.dispatch(message);
-    } catch (err) {
-      this.logger.error('Exception during notification handling', { err });
-      result = NotificationResult.REQUEUE;
-    }
-    await this.settle(message, result === NotificationResult.REQUEUE);
+    const requeue = await this.transport._process(
+      [message],
+      async (fail) => {
+        let result: NotificationResult | undefined;
+        try {
+          result = await this.#dispatcher.dispatch(message);
+        } catch (err) {
+          fail(err);
+          this.logger.error('Exception during notification handling', { err });
+          result = NotificationResult.REQUEUE;
+        }
+        return result === NotificationResult.REQUEUE && this.allowRequeue;
+      },
+      (requeued) => requeued,
+    );
+    await this.settle(message, requeue);
   }
 }
 
@@ -310,13 +318,19 @@ export class BatchNotificationServer extends NotificationServerBase {
   }
 
   async #processBatch(batch: IncomingMessage[]): Promise<void> {
-    let requeues: Set<IncomingMessage>;
-    try {
-      requeues = await this.#dispatcher.dispatchBatch(batch);
-    } catch (err) {
-      this.logger.error('Exception during notification batch handling', { err });
-      requeues = new Set(batch);
-    }
+    const requeues = await this.transport._process(
+      batch,
+      async (fail) => {
+        try {
+          return await this.#dispatcher.dispatchBatch(batch);
+        } catch (err) {
+          fail(err);
+          this.logger.error('Exception during notification batch handling', { err });
+          return new Set(batch);
+        }
+      },
+      (requeued, message) => requeued.has(message),
+    );
     for (const message of batch) await this.settle(message, requeues.has(message));
   }
 }

@@ -14,6 +14,7 @@ import { MessageHandlingServer, type ServerOptions } from '../server.js';
 import type { Serializer } from '../serializer.js';
 import { Target, type TargetFields } from '../target.js';
 import { NotificationTransport, type Transport } from '../transport.js';
+import type { ReportFailure } from '../transport-hooks.js';
 import { RPCDispatcher } from './dispatcher.js';
 import type { RPCAccessPolicy, RPCAccessPolicyClass } from './endpoint.js';
 
@@ -81,6 +82,10 @@ export class RPCServer extends MessageHandlingServer {
   protected override async processMessage(incoming: IncomingMessage): Promise<void> {
     // This server's listener hands over RPC requests only.
     const message = incoming as RpcIncomingMessage;
+    await this.transport._process([message], (fail) => this.#handle(message, fail));
+  }
+
+  async #handle(message: RpcIncomingMessage, fail: ReportFailure): Promise<void> {
     const method = message.message['method'];
     this.logger.debug(
       'Received message with id %s and method: %s',
@@ -93,6 +98,7 @@ export class RPCServer extends MessageHandlingServer {
       await message.acknowledge();
     } catch (err) {
       this.logger.error('Can not acknowledge message, skipping it', { err });
+      fail(err);
       return;
     }
 
@@ -102,6 +108,7 @@ export class RPCServer extends MessageHandlingServer {
       // oslo replies `null` for a method that returns nothing (JSON has no undefined).
       reply = { result: result === undefined ? null : result };
     } catch (err) {
+      fail(err);
       this.#logFailure(err, method);
       // A cast's failure is only logged: nobody waits for it.
       if (message.msgId === undefined) return;
@@ -110,14 +117,14 @@ export class RPCServer extends MessageHandlingServer {
     if (message.msgId === undefined) return;
 
     try {
-      await message.reply(reply);
+      await this.transport._reply(message, reply);
     } catch (err) {
       this.logger.error('Can not send reply for message %s', preview(message.msgId), { err });
       if (reply.failure !== undefined) return;
       // Most likely the result could not be encoded; send that failure rather than
       // leave the caller waiting for its timeout.
       try {
-        await message.reply({ failure: serializeRemoteError(err) });
+        await this.transport._reply(message, { failure: serializeRemoteError(err) });
       } catch (again) {
         this.logger.error('Can not send failure reply for message %s', preview(message.msgId), {
           err: again,

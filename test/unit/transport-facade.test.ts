@@ -188,7 +188,7 @@ test('transport - hooks write headers on send and read them on delivery', async 
   await server.start();
   t.after(() => server.close());
   assert.equal(await getRpcClient(transport, { topic: 't' }).call({}, 'm'), 1);
-  assert.deepEqual(outcomes, ['call:ok']);
+  assert.deepEqual(outcomes, ['reply:ok', 'call:ok']);
   assert.deepEqual(delivered, ['rpc:sent-by-call']);
 });
 

@@ -293,6 +293,35 @@ def finish(code=0):
     os._exit(code)
 
 
+# -- trace context ---------------------------------------------------------
+
+# OpenTelemetry's instrumentation of oslo.messaging carries W3C trace context in the
+# RPC request context under this key: a dict with traceparent and, when set,
+# tracestate. Only the key and its format matter on the wire; the peer reproduces
+# them without installing the instrumentation.
+TRACE_CONTEXT_KEY = '_trace_context'
+
+
+def inject_trace_context(ctxt, tracestate=None):
+    trace_id = os.urandom(16).hex()
+    span_id = os.urandom(8).hex()
+    carrier = {'traceparent': '00-%s-%s-01' % (trace_id, span_id)}
+    if tracestate:
+        carrier['tracestate'] = tracestate
+    ctxt = dict(ctxt)
+    ctxt[TRACE_CONTEXT_KEY] = carrier
+    return ctxt, {'trace_id': trace_id, 'span_id': span_id}
+
+
+def read_trace_context(ctxt):
+    carrier = (ctxt or {}).get(TRACE_CONTEXT_KEY) or {}
+    parts = str(carrier.get('traceparent', '')).split('-')
+    if len(parts) != 4:
+        return {'trace_id': None, 'parent_span_id': None, 'tracestate': None}
+    return {'trace_id': parts[1], 'parent_span_id': parts[2],
+            'tracestate': carrier.get('tracestate')}
+
+
 # -- RPC server ------------------------------------------------------------
 
 class MainEndpoint(object):
@@ -335,6 +364,12 @@ class MainEndpoint(object):
     def fail_expected(self, ctxt, key):
         self._dispatched('fail_expected', ctxt, {'key': key})
         raise KeyError(key)
+
+    def trace_echo(self, ctxt, **kwargs):
+        # Read the request context as OpenTelemetry's oslo.messaging instrumentation
+        # extracts it: W3C trace context under the context key _trace_context.
+        self._dispatched('trace_echo', ctxt, kwargs)
+        return dict(read_trace_context(ctxt), server=self.name)
 
     def _private(self, ctxt):
         self._dispatched('_private', ctxt, {})
@@ -401,6 +436,9 @@ def run_rpc_client(a):
             if cmd.get('prepare'):
                 client = client.prepare(**cmd['prepare'])
             ctxt = cmd.get('ctxt') or {}
+            traced = None
+            if cmd.get('trace'):
+                ctxt, traced = inject_trace_context(ctxt, cmd.get('tracestate'))
             args = cmd.get('args') or {}
             if cmd.get('corpus') == 'numbers':
                 args = dict(NUMBER_CORPUS)
@@ -413,6 +451,8 @@ def run_rpc_client(a):
             else:
                 raise ValueError('unknown op %r' % (op,))
             rec = {'ok': True, 'value': value}
+            if traced:
+                rec['trace'] = traced
             if cmd.get('corpus') == 'numbers':
                 rec['same_as_sent'] = exact_equal(value, NUMBER_CORPUS)
         except Exception as e:
