@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-test-deps.sh
 npm ci --no-audit --no-fund
+# oslo.metrics' Unix datagrams need node-unix-socket, an optional peer dependency. It is not
+# in the lock file: its package names optional platform builds that the registry does not
+# serve, which `npm ci` refuses; `npm install` skips them and takes the linux-x64 build.
+npm install --no-save --no-audit --no-fund node-unix-socket@0.2.7
 npm run typecheck
 npm run lint
 npm run format:check
