@@ -361,7 +361,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     this.#slot = undefined;
     if (this.#closing) return;
     this.#status = 'disconnected';
-    this.#recovery.lost(this.opts.reconnectDelayMs);
+    this.#recovery.lost(this.opts.reconnectDelayMs + Math.random() * this.opts.reconnectSplayMs);
     // The connection's close event, with the reason, comes right after the channel's.
     queueMicrotask(() => {
       const reason = slot.closeReason;
