@@ -7,9 +7,15 @@
  * - `OMTI_TRANSPORT_URL`: the broker (default `rabbit://guest:guest@127.0.0.1:5672/`)
  * - `OMTI_PYTHON`: the interpreter with oslo.messaging (default `/usr/bin/python3`)
  * - `OMTI_DEBUG=1`: echo every peer event and its stderr to this process's stderr
+ *
+ * Peers: Debian's oslo.messaging 14.0.3 by default; upstream HEAD from
+ * `../shared/peers/oslo.messaging-head` (beside the repository) with `head: true`, put in
+ * front of Debian's package by `PYTHONPATH` and started in its own session (`setsid`), which
+ * HEAD's queue manager needs. Where that folder is absent, tests of HEAD are skipped.
  */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +28,39 @@ export const TRANSPORT_URL =
 export const PYTHON = process.env.OMTI_PYTHON ?? '/usr/bin/python3';
 export const PEER_SCRIPT = fileURLToPath(new URL('./python/peer.py', import.meta.url));
 const DEBUG = process.env.OMTI_DEBUG === '1';
+
+/** Upstream HEAD oslo.messaging, beside the repository (see the module comment). */
+export const HEAD_PEER_PATH = fileURLToPath(
+  new URL('../../../shared/peers/oslo.messaging-head', import.meta.url),
+);
+
+/** Why tests against upstream HEAD cannot run here, or `undefined` when they can. */
+export function headPeerMissing(): string | undefined {
+  return existsSync(`${HEAD_PEER_PATH}/oslo_messaging/__init__.py`)
+    ? undefined
+    : 'upstream HEAD oslo.messaging is not in ../shared/peers/oslo.messaging-head';
+}
+
+/**
+ * The option profiles the suite runs under, as `[oslo_messaging_rabbit]` options: classic
+ * (every default, what 14.0.3 deployments run) and modern (what 2024.1+ deployment tools
+ * turn on for RabbitMQ 4.x: quorum queues everywhere, stream fanout, the queue manager).
+ */
+export const PROFILES = {
+  classic: {},
+  modern: {
+    rabbit_quorum_queue: 'true',
+    rabbit_transient_quorum_queue: 'true',
+    rabbit_stream_fanout: 'true',
+    rabbit_qos_prefetch_count: '10',
+    use_queue_manager: 'true',
+  },
+} as const satisfies Record<string, Record<string, string>>;
+
+/** A profile's options as `peer.py` arguments (`--rabbit-opt k=v` each). */
+export function rabbitOptArgs(options: Readonly<Record<string, string>>): string[] {
+  return Object.entries(options).flatMap(([k, v]) => ['--rabbit-opt', `${k}=${v}`]);
+}
 
 /** The lower-case notification priorities (queue `<topic>.<priority>` each). */
 export const PRIORITIES = [
@@ -181,6 +220,8 @@ export interface PeerOptions {
   readyTimeoutMs?: number;
   /** The peer's own hard limit, in seconds. @default 300 */
   maxSeconds?: number;
+  /** Run upstream HEAD instead of Debian's 14.0.3 (see {@link headPeerMissing}). */
+  head?: boolean;
 }
 
 /** A running Python oslo.messaging peer. */
@@ -207,9 +248,17 @@ export class Peer {
       String(options.maxSeconds ?? 300),
       ...(options.args ?? []),
     ];
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONUNBUFFERED: '1',
+    };
+    if (options.head === true) env['PYTHONPATH'] = HEAD_PEER_PATH;
     this.#child = spawn(PYTHON, argv, {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
+      env,
+      // HEAD's queue manager reads /proc/<process group>/stat: the peer leads its own.
+      detached: options.head === true,
     });
     this.#child.stdin.on('error', () => {
       // The peer may exit before reading everything (EPIPE): its exit is reported instead.
