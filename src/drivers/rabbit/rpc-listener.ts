@@ -114,7 +114,8 @@ export class RabbitRpcListener extends RabbitListener<RpcIncomingMessage> {
     this.#exchange = exchange;
     this.#topic = target.topic;
     this.#server = target.server;
-    this.#unique = host.settings.queueUnique();
+    // As HEAD: the shared stream needs no unique part, so it takes no queue-manager number.
+    this.#unique = host.settings.topology.streamFanout ? '' : host.settings.queueUnique();
     this.#fanoutQueue = fanoutQueueFor(target.topic, this.#unique, host.settings.topology);
     this.#sender = sender;
     this.#settler = {
