@@ -6,6 +6,9 @@
  * mirroring (`x-ha-policy`; RabbitMQ 4.0 removed classic mirrored queues). RabbitMQ 4
  * itself cannot run here, so this reads `rabbitmqctl list_queues name durable exclusive
  * auto_delete type arguments` on the local 3.10 broker instead.
+ *
+ * Also upstream HEAD's fallback when a control exchange already exists non-durable and
+ * this side is configured durable: it declares non-durable instead of failing.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -25,6 +28,7 @@ import {
   eventually,
   listExchanges,
   listQueues,
+  rawChannel,
   testLogger,
   uniqueName,
 } from './rabbit-test-helpers.js';
@@ -141,5 +145,43 @@ void test(
     assert.equal(byName.get(`reply_${base}:node:1`)?.type, 'quorum');
     const exchanges = (await listExchanges()).filter((e) => mine(e.name));
     for (const e of exchanges) assert.equal(e.durable, true, JSON.stringify(e));
+  },
+);
+
+void test(
+  'durable fallback - a durable-configured server and client join a control exchange that exists non-durable, as HEAD does',
+  {
+    timeout: 60_000,
+  },
+  async (t) => {
+    const base = uniqueName('fb');
+    const exchange = `${base}_ctl`;
+    const topic = `${base}_rpc`;
+    const raw = await rawChannel();
+    t.after(async () => {
+      const queues = (await listQueues()).map((q) => q.name).filter((n) => n.startsWith(base));
+      await deleteAll(queues, [exchange, `${topic}_fanout`]);
+    });
+    t.after(() => raw.close());
+    // A service with the default options declared it first.
+    await raw.channel.assertExchange(exchange, 'topic', { durable: false, autoDelete: false });
+
+    const conf = {
+      DEFAULT: { transport_url: TRANSPORT_URL, control_exchange: exchange },
+      oslo_messaging_rabbit: { amqp_durable_queues: 'true' },
+    };
+    const transport = getRpcTransport(conf, { logger: testLogger });
+    t.after(() => transport.cleanup());
+    const server = getRpcServer(transport, { topic, server: 's1' }, [
+      { echo: (_c: unknown, args: { v: string }) => args.v },
+    ]);
+    t.after(() => server.close());
+    await server.start();
+    const client = getRpcClient(transport, { topic }, { timeout: 20_000 });
+    assert.equal(await client.call({}, 'echo', { v: 'through' }), 'through');
+    const topicQueue = (await listQueues()).find((q) => q.name === topic);
+    assert.equal(topicQueue?.durable, false, 'the topic queue fell back to non-durable');
+    const declared = (await listExchanges()).find((e) => e.name === exchange);
+    assert.deepEqual([declared?.durable, declared?.auto_delete], [false, false]);
   },
 );

@@ -106,6 +106,11 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     return this.opts.connectionName;
   }
 
+  /** The logger this connection reports to (for the declarations made on it). */
+  get logger(): Logger {
+    return this.log;
+  }
+
   get status(): ConnectionStatus {
     return this.#status;
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import { MessageDeliveryFailure } from '../../errors.js';
+import { AmqpChannelError } from './connection-errors.js';
 import type { Logger } from '../../log.js';
 import type { MessageHeaders } from '../driver.js';
 import { RabbitConnection, defaultConnectionName } from './connection.js';
@@ -65,6 +66,8 @@ export class Publisher {
   #declaredOn: object | undefined;
   /** What this publisher saw declared on that channel. */
   readonly #declared = new Set<string>();
+  /** Exchanges that exist non-durable although configured durable (see `#declare`). */
+  readonly #nonDurable = new Set<string>();
 
   constructor(settings: RabbitDriverSettings, logger: Logger) {
     this.#settings = settings;
@@ -100,7 +103,7 @@ export class Publisher {
     this.#pending += 1;
     try {
       const queue = target.notifierQueue;
-      const exchange = target.exchange;
+      const exchange = this.#effective(target.exchange);
       // Declarations are per channel (and cached there): once this publisher saw them
       // done on the channel that is ready now, the common path skips their awaits.
       let key: string | undefined;
@@ -109,7 +112,9 @@ export class Publisher {
       } else if (exchange !== undefined) {
         key = `x\u0000${exchange.name}\u0000${exchange.type}\u0000${exchange.durable}\u0000${exchange.autoDelete}`;
       }
-      if (key !== undefined && !this.#isDeclared(key)) await this.#declare(target, key, bounds);
+      if (key !== undefined && !this.#isDeclared(key)) {
+        await this.#declare(target.notifierQueue, exchange, key, bounds);
+      }
       const compression = this.#settings.compression;
       await this.#connection.publish(
         target.exchangeName,
@@ -146,22 +151,50 @@ export class Publisher {
     return this.#declared.has(key);
   }
 
-  async #declare(target: PublishTarget, key: string, bounds: PublishBounds): Promise<void> {
+  /** The exchange as declared: non-durable once the broker refused it durable. */
+  #effective(exchange: ExchangeSpec | undefined): ExchangeSpec | undefined {
+    if (exchange === undefined || !exchange.durable || !this.#nonDurable.has(exchange.name)) {
+      return exchange;
+    }
+    return { ...exchange, durable: false };
+  }
+
+  async #declare(
+    queue: ConsumerSpec | undefined,
+    exchange: ExchangeSpec | undefined,
+    key: string,
+    bounds: PublishBounds,
+  ): Promise<void> {
     const before = this.#connection.readyChannel;
-    const queue = target.notifierQueue;
     if (queue !== undefined && queue.binding !== undefined) {
       // Registered first: a channel replaced from here on re-declares it in onReconnect.
       this.#notifierQueues.set(`${queue.binding.exchange}\u0000${queue.queue.name}`, queue);
       await declareConsumerSpec(this.#connection, queue, bounds);
     }
-    const exchange = target.exchange;
     if (exchange !== undefined) {
-      await this.#connection.declareExchange(
-        exchange.name,
-        exchange.type,
-        { durable: exchange.durable, autoDelete: exchange.autoDelete },
-        { retry: bounds.retry, timeoutMs: bounds.timeoutMs, signal: bounds.signal },
-      );
+      const options = { retry: bounds.retry, timeoutMs: bounds.timeoutMs, signal: bounds.signal };
+      try {
+        await this.#connection.declareExchange(
+          exchange.name,
+          exchange.type,
+          { durable: exchange.durable, autoDelete: exchange.autoDelete },
+          options,
+        );
+      } catch (err) {
+        // As upstream HEAD: an exchange that exists non-durable is declared so again.
+        if (!exchange.durable || !isDurableMismatch(err)) throw err;
+        this.#nonDurable.add(exchange.name);
+        this.#logger.warn(
+          'Exchange %s exists non-durable: publishing to it as non-durable',
+          exchange.name,
+        );
+        await this.#connection.declareExchange(
+          exchange.name,
+          exchange.type,
+          { durable: false, autoDelete: exchange.autoDelete },
+          options,
+        );
+      }
     }
     // Done on this channel only if it was ready throughout (the same channel object).
     if (before !== undefined && this.#connection.readyChannel === before) {
@@ -188,8 +221,63 @@ export class Publisher {
   }
 }
 
-/** Declare what a {@link ConsumerSpec} describes, in oslo's order: exchange, queue, binding. */
+/**
+ * Whether the broker refused a declaration because the object exists with another
+ * `durable` flag (406 PRECONDITION_FAILED, "inequivalent arg 'durable'"): typically a
+ * control exchange that a service with other options declared first.
+ */
+export function isDurableMismatch(err: unknown): boolean {
+  return (
+    err instanceof AmqpChannelError &&
+    err.code === 406 &&
+    err.message.includes("inequivalent arg 'durable'")
+  );
+}
+
+/** Specs whose declaration fell back to non-durable, and the spec declared instead. */
+const NON_DURABLE_FALLBACKS = new WeakMap<ConsumerSpec, ConsumerSpec>();
+
+/**
+ * Declares what one consumer needs: its exchange, its queue and the binding. As upstream
+ * HEAD, when the broker refuses a durable declaration because the exchange or queue exists
+ * non-durable, the exchange (auto-delete as the queue) and the queue are declared again
+ * non-durable, and that fallback is kept for every later (re)declaration of this spec.
+ * Any other refusal, or a second one, is thrown.
+ */
 export async function declareConsumerSpec(
+  conn: RabbitConnection,
+  spec: ConsumerSpec,
+  bounds: PublishBounds,
+): Promise<void> {
+  const declared = NON_DURABLE_FALLBACKS.get(spec);
+  if (declared !== undefined) return declareSpec(conn, declared, bounds);
+  try {
+    await declareSpec(conn, spec, bounds);
+  } catch (err) {
+    if (!isDurableMismatch(err)) throw err;
+    const fallback: ConsumerSpec = {
+      ...spec,
+      exchange:
+        spec.exchange === undefined
+          ? undefined
+          : { ...spec.exchange, durable: false, autoDelete: spec.queue.autoDelete },
+      queue: { ...spec.queue, durable: false },
+    };
+    // Recorded before the retry: the channel is being replaced, and the replacement
+    // re-declares this spec (onReconnect) before the retry below runs.
+    NON_DURABLE_FALLBACKS.set(spec, fallback);
+    conn.logger.warn(
+      '[%s] Queue %s could not be declared as configured (%s): declaring it non-durable, ' +
+        'as the Python services do',
+      conn.connectionName,
+      spec.queue.name,
+      err instanceof Error ? err.message : String(err),
+    );
+    await declareSpec(conn, fallback, bounds);
+  }
+}
+
+async function declareSpec(
   conn: RabbitConnection,
   spec: ConsumerSpec,
   bounds: PublishBounds,
