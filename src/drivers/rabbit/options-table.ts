@@ -415,7 +415,9 @@ export const RABBIT_OPTIONS: GroupSpec<RabbitOptions> = {
   ssl_enforce_fips_mode: {
     type: 'bool',
     default: false,
-    help: 'Refuse to start unless OpenSSL runs in FIPS mode.',
+    deprecatedForRemoval: true,
+    inert: 'OpenSSL 3 has no FIPS switch (upstream ignores it too); run Node with --enable-fips',
+    help: 'Asked Python to switch OpenSSL to FIPS mode; OpenSSL 3 removed that switch.',
   },
   heartbeat_in_pthread: {
     type: 'bool',
