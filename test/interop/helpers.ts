@@ -57,6 +57,18 @@ export const PROFILES = {
   },
 } as const satisfies Record<string, Record<string, string>>;
 
+/**
+ * The peer and option profile the whole suite runs with: `OMTI_PEER=head` runs upstream
+ * HEAD instead of Debian's 14.0.3, `OMTI_PROFILE=modern` (HEAD only) gives both sides the
+ * modern options. Every {@link InteropScope} applies them to its peers and TS transports.
+ */
+export const SUITE_PEER: 'debian' | 'head' = process.env.OMTI_PEER === 'head' ? 'head' : 'debian';
+export const SUITE_PROFILE: keyof typeof PROFILES =
+  process.env.OMTI_PROFILE === 'modern' ? 'modern' : 'classic';
+if (SUITE_PROFILE === 'modern' && SUITE_PEER !== 'head') {
+  throw new Error('OMTI_PROFILE=modern needs OMTI_PEER=head: 14.0.3 has no such options');
+}
+
 /** A profile's options as `peer.py` arguments (`--rabbit-opt k=v` each). */
 export function rabbitOptArgs(options: Readonly<Record<string, string>>): string[] {
   return Object.entries(options).flatMap(([k, v]) => ['--rabbit-opt', `${k}=${v}`]);
@@ -424,6 +436,7 @@ export class InteropScope {
   readonly #peers: Peer[] = [];
   readonly #queues = new Set<string>();
   readonly #exchanges = new Set<string>();
+  #pythonProcesses = 0;
 
   /**
    * @param hooks - where to register the cleanup: a test's context (`t`), or node:test's
@@ -450,12 +463,33 @@ export class InteropScope {
     return name;
   }
 
-  /** oslo options for a TS transport: the broker and this test's control exchange. */
+  /**
+   * The suite profile's `[oslo_messaging_rabbit]` options for one process: under the queue
+   * manager each process gets its own `processname` and this test's prefix as `hostname`,
+   * so that queue names never collide with another process's or another run's.
+   */
+  profileOptions(processname: string): Record<string, string> {
+    const options: Record<string, string> = { ...PROFILES[SUITE_PROFILE] };
+    if (options['use_queue_manager'] === 'true') {
+      options['hostname'] = this.prefix;
+      options['processname'] = processname;
+    }
+    return options;
+  }
+
+  /**
+   * oslo options for a TS transport: the broker, this test's control exchange and the
+   * suite profile's rabbit options (under `extra`'s own).
+   */
   conf(
     extra: Record<string, Record<string, unknown>> = {},
   ): Record<string, Record<string, unknown>> {
     return {
       ...extra,
+      oslo_messaging_rabbit: {
+        ...this.profileOptions('node'),
+        ...extra['oslo_messaging_rabbit'],
+      },
       DEFAULT: {
         transport_url: TRANSPORT_URL,
         control_exchange: this.exchange,
@@ -497,7 +531,15 @@ export class InteropScope {
     args: readonly string[] = [],
     options: Partial<PeerOptions> = {},
   ): Promise<Peer> {
-    const peer = await Peer.start(role, { exchange: this.exchange, ...options, args });
+    this.#pythonProcesses += 1;
+    const profile = rabbitOptArgs(this.profileOptions(`py${this.#pythonProcesses}`));
+    const peer = await Peer.start(role, {
+      exchange: this.exchange,
+      head: SUITE_PEER === 'head',
+      ...options,
+      // The test's own options come later and win.
+      args: [...profile, ...args],
+    });
     this.#peers.push(peer);
     return peer;
   }
@@ -524,7 +566,8 @@ export class InteropScope {
       }
     }
     const [queues, exchanges] = await Promise.all([listNames('queues'), listNames('exchanges')]);
-    const mine = (name: string): boolean => name.startsWith(this.prefix);
+    const mine = (name: string): boolean =>
+      name.startsWith(this.prefix) || name.startsWith(`reply_${this.prefix}`);
     for (const name of queues?.filter(mine) ?? []) this.#queues.add(name);
     for (const name of exchanges?.filter(mine) ?? []) this.#exchanges.add(name);
     try {

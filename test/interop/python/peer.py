@@ -134,8 +134,12 @@ def load_conf(a):
     for kv in a.default_opt:
         lines.append('%s = %s' % tuple(kv.split('=', 1)))
     lines.append('[oslo_messaging_rabbit]')
-    for kv in a.rabbit_opt:
-        lines.append('%s = %s' % tuple(kv.split('=', 1)))
+    rabbit = {}
+    for kv in a.rabbit_opt:  # a later --rabbit-opt of the same option wins
+        key, value = kv.split('=', 1)
+        rabbit[key] = value
+    for key, value in rabbit.items():
+        lines.append('%s = %s' % (key, value))
     # HEAD's queue manager takes a file lock there (ignored by 14.0.3).
     lock_path = os.path.join(tempfile.gettempdir(), 'omti-peer-locks')
     os.makedirs(lock_path, exist_ok=True)
