@@ -41,22 +41,53 @@ const skip =
     ? 'runs in the default interop run (OMTI_PEER unset), which sets its own options'
     : headPeerMissing();
 
-for (const [profile, rabbit] of Object.entries(PROFILES)) {
+/**
+ * The two tested profiles, then other combinations a deployment can set (each option of
+ * the modern profile on its own or in part, TTL 0, the quorum limits).
+ */
+const COMBINATIONS: Record<string, Record<string, string>> = {
+  ...PROFILES,
+  'quorum only': { rabbit_quorum_queue: 'true' },
+  'transient quorum only': { rabbit_transient_quorum_queue: 'true' },
+  'quorum, transient quorum and the queue manager': {
+    rabbit_quorum_queue: 'true',
+    rabbit_transient_quorum_queue: 'true',
+    use_queue_manager: 'true',
+  },
+  'stream fanout without the queue manager': {
+    rabbit_quorum_queue: 'true',
+    rabbit_transient_quorum_queue: 'true',
+    rabbit_stream_fanout: 'true',
+    rabbit_qos_prefetch_count: '5',
+  },
+  'durable queues, transient quorum, TTL 0': {
+    amqp_durable_queues: 'true',
+    rabbit_transient_quorum_queue: 'true',
+    rabbit_transient_queues_ttl: '0',
+  },
+  'quorum limits on every quorum queue': {
+    rabbit_quorum_queue: 'true',
+    rabbit_transient_quorum_queue: 'true',
+    rabbit_quorum_delivery_limit: '5',
+    rabbit_quorum_max_memory_length: '1000',
+  },
+};
+
+for (const [profile, rabbit] of Object.entries(COMBINATIONS)) {
   for (const order of ['Python first', 'TS first'] as const) {
     test(
       `HEAD interop, ${profile} options, ${order}: RPC servers of both sides share a topic; calls, casts, fanout and notifications go both ways`,
       { timeout: 90_000, skip: skip ?? false },
       async (t) => {
         const scope = new InteropScope(t);
-        // Queue-manager names must not collide with other runs on this host.
-        const options: Record<string, string> = {
-          ...rabbit,
-          ...(profile === 'modern' ? { hostname: scope.prefix, processname: 'node' } : {}),
-        };
-        const pyOpts = rabbitOptArgs({
-          ...options,
-          ...(profile === 'modern' ? { processname: 'python' } : {}),
-        });
+        // Queue-manager names must not collide with another process's or another run's.
+        const named = (processname: string): Record<string, string> =>
+          rabbit['use_queue_manager'] === 'true'
+            ? { ...rabbit, hostname: scope.prefix, processname }
+            : rabbit;
+        const options = named('node');
+        let pythons = 0;
+        const pyOpts = (): string[] => rabbitOptArgs(named(`python${(pythons += 1)}`));
         const conf = scope.conf({ oslo_messaging_rabbit: options });
         const rpcTopic = scope.name('rpc');
         const notifTopic = scope.name('notif');
@@ -91,7 +122,7 @@ for (const [profile, rabbit] of Object.entries(PROFILES)) {
           await server.start();
         };
         const startPy = (): Promise<Peer> =>
-          scope.peer('rpc-server', ['--topic', rpcTopic, '--server', 'py', ...pyOpts], {
+          scope.peer('rpc-server', ['--topic', rpcTopic, '--server', 'py', ...pyOpts()], {
             head: true,
           });
         let pyServer: Peer;
@@ -104,9 +135,9 @@ for (const [profile, rabbit] of Object.entries(PROFILES)) {
         }
         assert.equal(pyServer.events.items[0]?.['oslo_head'], true, 'the peer runs HEAD');
         const [pyClient, pyListener, pyNotifier] = await Promise.all([
-          scope.peer('rpc-client', ['--topic', rpcTopic, ...pyOpts], { head: true }),
-          scope.peer('listener', ['--topics', notifTopic, ...pyOpts], { head: true }),
-          scope.peer('notifier', pyOpts, { head: true }),
+          scope.peer('rpc-client', ['--topic', rpcTopic, ...pyOpts()], { head: true }),
+          scope.peer('listener', ['--topics', notifTopic, ...pyOpts()], { head: true }),
+          scope.peer('notifier', pyOpts(), { head: true }),
         ]);
         const pyDispatched = (key: string, value: string): Promise<unknown> =>
           pyServer.events.waitFor(
