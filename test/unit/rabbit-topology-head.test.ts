@@ -167,3 +167,9 @@ for (const [what, options, message] of REFUSED) {
     );
   });
 }
+
+void test('resolveRabbitSettings - kombu_reconnect_splay adds up to that many ms to the reconnect delay', () => {
+  const s = settingsFrom({ kombu_reconnect_delay: 0.5, kombu_reconnect_splay: 2.5 });
+  assert.deepEqual([s.connection.reconnectDelayMs, s.connection.reconnectSplayMs], [500, 2500]);
+  assert.equal(settingsFrom({}).connection.reconnectSplayMs, 0);
+});
