@@ -19,7 +19,7 @@ import {
 import type { ConsumerArguments } from './connection-types.js';
 import { decodeDelivery } from './incoming.js';
 import { listenerPrefetch, type RabbitDriverSettings } from './options.js';
-import { declareConsumerSpec } from './publisher.js';
+import { declareConsumerSpec } from './declare.js';
 import { consumerArguments, type ConsumerSpec } from './topology.js';
 
 /** How long `start()` may take to declare and consume before it gives up. */

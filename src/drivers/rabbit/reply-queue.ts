@@ -16,7 +16,8 @@ import { RabbitConnection, defaultConnectionName, type Delivery } from './connec
 import { decodeDelivery } from './incoming.js';
 import type { RabbitDriverSettings } from './options.js';
 import { OpGuard } from './connection-wait.js';
-import { declareConsumerSpec, type PublishBounds } from './publisher.js';
+import { declareConsumerSpec } from './declare.js';
+import type { PublishBounds } from './publisher.js';
 import { consumerArguments, replyConsumer, type ConsumerSpec } from './topology.js';
 
 /** See the module comment. */
