@@ -188,6 +188,9 @@ void test(
     assert.equal(topicQueue?.durable, false, 'the topic queue fell back to non-durable');
     const declared = (await listExchanges()).find((e) => e.name === exchange);
     assert.deepEqual([declared?.durable, declared?.auto_delete], [false, false]);
+    // Closed before the broker objects are deleted, or the server would declare them again.
+    await server.close();
+    await transport.cleanup();
   },
 );
 

@@ -15,7 +15,9 @@
  */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -575,10 +577,30 @@ export class InteropScope {
     } catch (error) {
       errors.push(error);
     }
+    // HEAD's queue manager keeps its counters in /dev/shm/<hostname>_<processname>_qmanager,
+    // and this test's hostname is its prefix.
+    for (const file of queueManagerFiles(this.prefix)) rmSync(file, { force: true });
     if (errors.length > 0) {
       throw new AggregateError(errors, `interop cleanup of ${this.prefix} failed`);
     }
   }
+}
+
+/**
+ * The files HEAD's queue manager leaves for Python peers whose hostname is `prefix`: its
+ * counters in /dev/shm and its lock files in the peers' lock_path (see peer.py).
+ */
+function queueManagerFiles(prefix: string): string[] {
+  const found: string[] = [];
+  const locks = join(tmpdir(), 'omti-peer-locks');
+  for (const [dir, matches] of [
+    ['/dev/shm', (n: string) => n.startsWith(`${prefix}_`) && n.endsWith('_qmanager')],
+    [locks, (n: string) => n.startsWith(`oslo_read_shm_${prefix}_`)],
+  ] as const) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) if (matches(name)) found.push(join(dir, name));
+  }
+  return found;
 }
 
 /**
