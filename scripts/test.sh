@@ -19,6 +19,8 @@ npm run build
 # shows in review as a change to those files (`npm run api:update` rewrites them).
 npm run api:check
 npm run test:all
+# The interop suite again against upstream HEAD (../shared/peers), classic and modern options.
+npm run test:interop:head
 # A private 3-node RabbitMQ cluster (its own nodes, ports and folder; the broker on 5672 is
 # left alone): failover, crashes, partitions, silent brokers, memory alarms.
 npm run test:cluster

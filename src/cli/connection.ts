@@ -100,8 +100,12 @@ export function connectionSettings(values: OptionValues): ConnectionSettings {
 export async function loadConfig(settings: ConnectionSettings, exchange?: string): Promise<Config> {
   const overrides =
     exchange === undefined ? undefined : { DEFAULT: { control_exchange: exchange } };
-  if (settings.configFiles.length > 0) return Config.fromFiles(settings.configFiles, overrides);
-  return Config.from(overrides);
+  if (settings.configFiles.length === 0) return Config.from(overrides);
+  const conf = await Config.fromFiles(settings.configFiles, overrides);
+  // Printed at once, unlike library warnings while a command starts: they are about the
+  // files the user named (ignored options, options without effect here).
+  for (const notice of conf.notices()) process.stderr.write(`${PROG}: warning: ${notice}\n`);
+  return conf;
 }
 
 /**

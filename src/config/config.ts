@@ -11,7 +11,14 @@ import { readFile } from 'node:fs/promises';
 import { ConfigurationError } from '../errors.js';
 import { convertValue, ValueRejected } from './convert.js';
 import { parseIni } from './ini.js';
-import { GROUP_SPECS, OPTION_TABLE, findOption, findOwnOption, normalizeGroup } from './options.js';
+import {
+  GROUP_SPECS,
+  OPTION_TABLE,
+  findOption,
+  findOwnOption,
+  lookupNames,
+  normalizeGroup,
+} from './options.js';
 import { Resolver, invalid, makeLayer, type Layer } from './resolve.js';
 import type {
   ConfigGroups,
@@ -43,9 +50,11 @@ const MASK = SECRET_MASK;
 export class Config {
   readonly #layers: readonly Layer[];
   readonly #groups: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+  readonly #notices: readonly string[];
 
   private constructor(layers: readonly Layer[]) {
     this.#layers = layers;
+    this.#notices = Object.freeze([...layers.flatMap((l) => l.warnings), ...inertNotices(layers)]);
     const resolver = new Resolver(layers);
     const groups = new Map<string, Readonly<Record<string, unknown>>>();
     for (const [group, specs] of Object.entries(GROUP_SPECS)) {
@@ -206,6 +215,16 @@ export class Config {
     return Object.freeze(merged) as T;
   }
 
+  /**
+   * What a service should be told once about this configuration, as log lines: unknown
+   * oslo.messaging options and sections in its files (ignored, as Python ignores them), and
+   * options that are set but have no effect in this library, with the reason. Transports
+   * log these at warning level the first time a driver is made from this configuration.
+   */
+  notices(): readonly string[] {
+    return this.#notices;
+  }
+
   /** The `[oslo_messaging_metrics]` options. */
   metrics(): MetricsOptions {
     return this.#group('oslo_messaging_metrics');
@@ -231,6 +250,24 @@ export class Config {
   #group<T>(group: string): T {
     return this.#groups.get(group) as T;
   }
+}
+
+/** One notice per option that some layer sets and that has no effect here. */
+function inertNotices(layers: readonly Layer[]): string[] {
+  const notices: string[] = [];
+  for (const def of OPTION_TABLE) {
+    if (def.inert === undefined) continue;
+    const names = lookupNames(def);
+    const setBy = layers.find((layer) =>
+      names.some(([group, name]) => layer.groups.get(group)?.get(name) !== undefined),
+    );
+    if (setBy === undefined) continue;
+    const where = setBy.source === undefined ? '' : ` (in ${setBy.source})`;
+    notices.push(
+      `Option ${def.group}.${def.name} is accepted but has no effect${where}: ${def.inert}`,
+    );
+  }
+  return notices;
 }
 
 function readError(path: string, err: unknown): ConfigurationError {

@@ -1,6 +1,7 @@
 /**
- * The option table: every oslo.messaging option this library reads, with oslo's group, name,
- * type, default (Debian 14.0.3) and deprecated names. Help texts are ours.
+ * The option table: every option that oslo.messaging 14.0.3 or upstream HEAD registers, with
+ * oslo's group, name, type, default and deprecated names (help texts are ours). Options
+ * without an effect here carry an `inert` reason and are reported once when set.
  *
  * A few bounds go beyond 14.0.3, which accepts the value and then fails later: the `min` of
  * `rabbit_retry_interval`, `rabbit_retry_backoff` and `rabbit_interval_max` are upstream
@@ -11,6 +12,7 @@
  * @module
  */
 import { driverOptionGroups } from '../drivers/registry.js';
+import { AMQP1_OPTIONS, KAFKA_OPTIONS } from './foreign-options.js';
 import type { ConfigGroups, GroupSpec, OptionDefinition, OptionSpec } from './types.js';
 
 const DEFAULT_GROUP: GroupSpec<ConfigGroups['DEFAULT']> = {
@@ -93,28 +95,35 @@ const NOTIFICATIONS_GROUP: GroupSpec<ConfigGroups['oslo_messaging_notifications'
   },
 };
 
+const NO_METRICS = 'oslo.metrics reporting is not implemented yet';
+
 const METRICS_GROUP: GroupSpec<ConfigGroups['oslo_messaging_metrics']> = {
   metrics_enabled: {
+    inert: NO_METRICS,
     type: 'bool',
     default: false,
     help: 'Report RPC metrics to an oslo.metrics collector.',
   },
   metrics_buffer_size: {
+    inert: NO_METRICS,
     type: 'int',
     default: 1000,
     help: 'Metrics kept in memory while the collector is unreachable.',
   },
   metrics_socket_file: {
+    inert: NO_METRICS,
     type: 'string',
     default: '/var/tmp/metrics_collector.sock',
     help: 'Unix socket the metrics collector listens on.',
   },
   metrics_process_name: {
+    inert: NO_METRICS,
     type: 'string',
     default: '',
     help: 'Name of this process in the reported metrics.',
   },
   metrics_thread_stop_timeout: {
+    inert: NO_METRICS,
     type: 'int',
     default: 10,
     unit: 's',
@@ -138,6 +147,8 @@ export const GROUP_SPECS: Readonly<Record<string, GroupSpec<object>>> = Object.f
     ...Object.entries(CORE_GROUPS).slice(0, 2),
     ...driverOptionGroups().map((g) => [g.group, g.options] as const),
     ...Object.entries(CORE_GROUPS).slice(2),
+    ['oslo_messaging_amqp', AMQP1_OPTIONS],
+    ['oslo_messaging_kafka', KAFKA_OPTIONS],
   ]),
 );
 
@@ -151,13 +162,23 @@ export const OPTION_TABLE: readonly OptionDefinition[] = Object.freeze(
 );
 
 /**
- * Groups owned by oslo.messaging: an unknown option there is an error (most likely a typo
- * that Python would silently ignore). `[DEFAULT]` belongs to the service (nova keeps
- * hundreds of its own options there), so unknown options in it are ignored.
+ * Groups owned by oslo.messaging: an unknown option there is an error in a programmatic
+ * object (most likely a typo) and a warning in a file (where Python ignores it, and a newer
+ * release may know it). `[DEFAULT]` belongs to the service (nova keeps hundreds of its own
+ * options there), so unknown options in it are ignored.
  */
 export const STRICT_GROUPS: ReadonlySet<string> = new Set(
   Object.keys(GROUP_SPECS).filter((group) => group !== 'DEFAULT'),
 );
+
+/**
+ * Whether a group that this library does not know looks like one of oslo.messaging's (a
+ * driver group of a release it does not know, or a typo): such a section in a file gets a
+ * warning. Other services' groups (`[database]`, `[oslo_concurrency]`) are ignored.
+ */
+export function isMessagingGroupName(group: string): boolean {
+  return group.startsWith('oslo_messaging') && !Object.hasOwn(GROUP_SPECS, group);
+}
 
 /**
  * oslo.config matches group names case-insensitively, except that `DEFAULT` must be

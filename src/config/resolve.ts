@@ -9,6 +9,7 @@ import { convertValue, show, ValueRejected } from './convert.js';
 import {
   STRICT_GROUPS,
   findOption,
+  isMessagingGroupName,
   findOwnOption,
   lookupNames,
   normalizeGroup,
@@ -23,8 +24,10 @@ export interface Layer {
    * `set_override`); files instead add their values of a multi option to earlier files'.
    */
   readonly replaces: boolean;
-  /** File name, for error messages. */
+  /** File name, for error messages; `undefined` for a programmatic object. */
   readonly source: string | undefined;
+  /** Unknown oslo.messaging options and sections of a file, ignored as Python does. */
+  readonly warnings: readonly string[];
 }
 
 /** Where a value came from, for error messages. */
@@ -34,8 +37,10 @@ export function where(source: string | undefined): string {
 
 /**
  * Copies a {@link ConfigObject} into a layer: group names normalized, `undefined` values
- * dropped, and every option of a group owned by oslo.messaging checked to exist.
- * @throws ConfigurationError naming `group.option` of an unknown option
+ * dropped, and every option of a group owned by oslo.messaging checked to exist. In a file
+ * (`source` given) an unknown option or oslo.messaging section is only a warning, as Python
+ * ignores it (a newer or older release may know it); in a programmatic object it is an error.
+ * @throws ConfigurationError naming `group.option` of an unknown option of an object
  */
 export function makeLayer(input: unknown, replaces: boolean, source?: string): Layer {
   if (!isPlainObject(input)) {
@@ -44,6 +49,7 @@ export function makeLayer(input: unknown, replaces: boolean, source?: string): L
     );
   }
   const groups = new Map<string, Map<string, unknown>>();
+  const warnings: string[] = [];
   for (const [rawGroup, options] of Object.entries(input)) {
     if (options === undefined) continue;
     if (!isPlainObject(options)) {
@@ -52,11 +58,23 @@ export function makeLayer(input: unknown, replaces: boolean, source?: string): L
       );
     }
     const group = normalizeGroup(rawGroup);
+    if (source !== undefined && isMessagingGroupName(group)) {
+      warnings.push(
+        `Ignoring section [${group}]${where(source)}: no oslo.messaging release has such a group`,
+      );
+    }
     let target = groups.get(group);
     if (target === undefined) groups.set(group, (target = new Map<string, unknown>()));
     for (const [name, value] of Object.entries(options)) {
       if (value === undefined) continue;
       if (STRICT_GROUPS.has(group) && findOption(group, name) === undefined) {
+        if (source !== undefined) {
+          warnings.push(
+            `Ignoring unknown option ${group}.${name}${where(source)}: ` +
+              `no oslo.messaging release has such an option in group [${group}]`,
+          );
+          continue;
+        }
         throw new ConfigurationError(
           `Unknown option ${group}.${name}: no such option ${name} in group [${group}]${where(source)}`,
           { option: `${group}.${name}` },
@@ -65,7 +83,7 @@ export function makeLayer(input: unknown, replaces: boolean, source?: string): L
       target.set(name, Array.isArray(value) ? Object.freeze([...(value as unknown[])]) : value);
     }
   }
-  return { groups, replaces, source };
+  return { groups, replaces, source, warnings };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

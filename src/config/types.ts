@@ -41,6 +41,11 @@ export interface OptionInfo {
   /** The value may hold credentials: listings show `***`. */
   readonly secret?: boolean;
   readonly unit?: OptionUnit;
+  /**
+   * Set when the option is accepted but has no effect in this library, saying why (a
+   * Python thread pool, a driver this library does not have). Setting it is reported once.
+   */
+  readonly inert?: string;
 }
 
 /** An {@link OptionInfo} together with its group: one row of the option table. */
@@ -164,6 +169,7 @@ export interface OptionSpec<T = unknown> {
   readonly deprecatedForRemoval?: boolean;
   readonly secret?: boolean;
   readonly unit?: OptionUnit;
+  readonly inert?: string;
 }
 
 /** A group's table must list exactly the keys of its interface, with matching defaults. */

@@ -7,9 +7,17 @@
  * - `OMTI_TRANSPORT_URL`: the broker (default `rabbit://guest:guest@127.0.0.1:5672/`)
  * - `OMTI_PYTHON`: the interpreter with oslo.messaging (default `/usr/bin/python3`)
  * - `OMTI_DEBUG=1`: echo every peer event and its stderr to this process's stderr
+ *
+ * Peers: Debian's oslo.messaging 14.0.3 by default; upstream HEAD from
+ * `../shared/peers/oslo.messaging-head` (beside the repository) with `head: true`, put in
+ * front of Debian's package by `PYTHONPATH` and started in its own session (`setsid`), which
+ * HEAD's queue manager needs. Where that folder is absent, tests of HEAD are skipped.
  */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +30,51 @@ export const TRANSPORT_URL =
 export const PYTHON = process.env.OMTI_PYTHON ?? '/usr/bin/python3';
 export const PEER_SCRIPT = fileURLToPath(new URL('./python/peer.py', import.meta.url));
 const DEBUG = process.env.OMTI_DEBUG === '1';
+
+/** Upstream HEAD oslo.messaging, beside the repository (see the module comment). */
+export const HEAD_PEER_PATH = fileURLToPath(
+  new URL('../../../shared/peers/oslo.messaging-head', import.meta.url),
+);
+
+/** Why tests against upstream HEAD cannot run here, or `undefined` when they can. */
+export function headPeerMissing(): string | undefined {
+  return existsSync(`${HEAD_PEER_PATH}/oslo_messaging/__init__.py`)
+    ? undefined
+    : 'upstream HEAD oslo.messaging is not in ../shared/peers/oslo.messaging-head';
+}
+
+/**
+ * The option profiles the suite runs under, as `[oslo_messaging_rabbit]` options: classic
+ * (every default, what 14.0.3 deployments run) and modern (what 2024.1+ deployment tools
+ * turn on for RabbitMQ 4.x: quorum queues everywhere, stream fanout, the queue manager).
+ */
+export const PROFILES = {
+  classic: {},
+  modern: {
+    rabbit_quorum_queue: 'true',
+    rabbit_transient_quorum_queue: 'true',
+    rabbit_stream_fanout: 'true',
+    rabbit_qos_prefetch_count: '10',
+    use_queue_manager: 'true',
+  },
+} as const satisfies Record<string, Record<string, string>>;
+
+/**
+ * The peer and option profile the whole suite runs with: `OMTI_PEER=head` runs upstream
+ * HEAD instead of Debian's 14.0.3, `OMTI_PROFILE=modern` (HEAD only) gives both sides the
+ * modern options. Every {@link InteropScope} applies them to its peers and TS transports.
+ */
+export const SUITE_PEER: 'debian' | 'head' = process.env.OMTI_PEER === 'head' ? 'head' : 'debian';
+export const SUITE_PROFILE: keyof typeof PROFILES =
+  process.env.OMTI_PROFILE === 'modern' ? 'modern' : 'classic';
+if (SUITE_PROFILE === 'modern' && SUITE_PEER !== 'head') {
+  throw new Error('OMTI_PROFILE=modern needs OMTI_PEER=head: 14.0.3 has no such options');
+}
+
+/** A profile's options as `peer.py` arguments (`--rabbit-opt k=v` each). */
+export function rabbitOptArgs(options: Readonly<Record<string, string>>): string[] {
+  return Object.entries(options).flatMap(([k, v]) => ['--rabbit-opt', `${k}=${v}`]);
+}
 
 /** The lower-case notification priorities (queue `<topic>.<priority>` each). */
 export const PRIORITIES = [
@@ -181,6 +234,8 @@ export interface PeerOptions {
   readyTimeoutMs?: number;
   /** The peer's own hard limit, in seconds. @default 300 */
   maxSeconds?: number;
+  /** Run upstream HEAD instead of Debian's 14.0.3 (see {@link headPeerMissing}). */
+  head?: boolean;
 }
 
 /** A running Python oslo.messaging peer. */
@@ -207,9 +262,17 @@ export class Peer {
       String(options.maxSeconds ?? 300),
       ...(options.args ?? []),
     ];
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONUNBUFFERED: '1',
+    };
+    if (options.head === true) env['PYTHONPATH'] = HEAD_PEER_PATH;
     this.#child = spawn(PYTHON, argv, {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
+      env,
+      // HEAD's queue manager reads /proc/<process group>/stat: the peer leads its own.
+      detached: options.head === true,
     });
     this.#child.stdin.on('error', () => {
       // The peer may exit before reading everything (EPIPE): its exit is reported instead.
@@ -375,6 +438,7 @@ export class InteropScope {
   readonly #peers: Peer[] = [];
   readonly #queues = new Set<string>();
   readonly #exchanges = new Set<string>();
+  #pythonProcesses = 0;
 
   /**
    * @param hooks - where to register the cleanup: a test's context (`t`), or node:test's
@@ -401,12 +465,33 @@ export class InteropScope {
     return name;
   }
 
-  /** oslo options for a TS transport: the broker and this test's control exchange. */
+  /**
+   * The suite profile's `[oslo_messaging_rabbit]` options for one process: under the queue
+   * manager each process gets its own `processname` and this test's prefix as `hostname`,
+   * so that queue names never collide with another process's or another run's.
+   */
+  profileOptions(processname: string): Record<string, string> {
+    const options: Record<string, string> = { ...PROFILES[SUITE_PROFILE] };
+    if (options['use_queue_manager'] === 'true') {
+      options['hostname'] = this.prefix;
+      options['processname'] = processname;
+    }
+    return options;
+  }
+
+  /**
+   * oslo options for a TS transport: the broker, this test's control exchange and the
+   * suite profile's rabbit options (under `extra`'s own).
+   */
   conf(
     extra: Record<string, Record<string, unknown>> = {},
   ): Record<string, Record<string, unknown>> {
     return {
       ...extra,
+      oslo_messaging_rabbit: {
+        ...this.profileOptions('node'),
+        ...extra['oslo_messaging_rabbit'],
+      },
       DEFAULT: {
         transport_url: TRANSPORT_URL,
         control_exchange: this.exchange,
@@ -448,7 +533,15 @@ export class InteropScope {
     args: readonly string[] = [],
     options: Partial<PeerOptions> = {},
   ): Promise<Peer> {
-    const peer = await Peer.start(role, { exchange: this.exchange, ...options, args });
+    this.#pythonProcesses += 1;
+    const profile = rabbitOptArgs(this.profileOptions(`py${this.#pythonProcesses}`));
+    const peer = await Peer.start(role, {
+      exchange: this.exchange,
+      head: SUITE_PEER === 'head',
+      ...options,
+      // The test's own options come later and win.
+      args: [...profile, ...args],
+    });
     this.#peers.push(peer);
     return peer;
   }
@@ -475,7 +568,8 @@ export class InteropScope {
       }
     }
     const [queues, exchanges] = await Promise.all([listNames('queues'), listNames('exchanges')]);
-    const mine = (name: string): boolean => name.startsWith(this.prefix);
+    const mine = (name: string): boolean =>
+      name.startsWith(this.prefix) || name.startsWith(`reply_${this.prefix}`);
     for (const name of queues?.filter(mine) ?? []) this.#queues.add(name);
     for (const name of exchanges?.filter(mine) ?? []) this.#exchanges.add(name);
     try {
@@ -483,10 +577,30 @@ export class InteropScope {
     } catch (error) {
       errors.push(error);
     }
+    // HEAD's queue manager keeps its counters in /dev/shm/<hostname>_<processname>_qmanager,
+    // and this test's hostname is its prefix.
+    for (const file of queueManagerFiles(this.prefix)) rmSync(file, { force: true });
     if (errors.length > 0) {
       throw new AggregateError(errors, `interop cleanup of ${this.prefix} failed`);
     }
   }
+}
+
+/**
+ * The files HEAD's queue manager leaves for Python peers whose hostname is `prefix`: its
+ * counters in /dev/shm and its lock files in the peers' lock_path (see peer.py).
+ */
+function queueManagerFiles(prefix: string): string[] {
+  const found: string[] = [];
+  const locks = join(tmpdir(), 'omti-peer-locks');
+  for (const [dir, matches] of [
+    ['/dev/shm', (n: string) => n.startsWith(`${prefix}_`) && n.endsWith('_qmanager')],
+    [locks, (n: string) => n.startsWith(`oslo_read_shm_${prefix}_`)],
+  ] as const) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) if (matches(name)) found.push(join(dir, name));
+  }
+  return found;
 }
 
 /**

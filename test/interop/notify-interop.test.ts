@@ -24,6 +24,7 @@ import {
   InteropScope,
   PRIORITIES,
   quietLogger,
+  SUITE_PEER,
   type Peer,
   type PeerEvent,
 } from './helpers.js';
@@ -43,8 +44,11 @@ const CTXT: Dict = {
   auth_token: 'SECRET-TOKEN',
   custom_key: 'not on the allow-list',
 };
-/** What a listener gets: the allow-listed keys, and oslo's `client_timeout: null`. */
-const RECEIVED_CTXT: Dict = {
+/**
+ * What a listener gets from a TS notifier (which filters as 14.0.3 does): the allow-listed
+ * keys, and oslo's `client_timeout: null`.
+ */
+const FROM_TS_CTXT: Dict = {
   user_id: 'u-1',
   project_id: 'p-1',
   request_id: 'req-omti-n',
@@ -53,6 +57,13 @@ const RECEIVED_CTXT: Dict = {
   global_request_id: 'req-global',
   client_timeout: null,
 };
+/** What a listener gets from a Python notifier: upstream HEAD sends no context (spec §8). */
+const RECEIVED_CTXT: Dict = SUITE_PEER === 'head' ? { client_timeout: null } : FROM_TS_CTXT;
+/** Why a test of what a Python notifier sends as context cannot run against HEAD. */
+const HEAD_SENDS_NO_CONTEXT =
+  SUITE_PEER === 'head'
+    ? 'upstream HEAD sends notifications without their context (spec §8)'
+    : false;
 
 const PAYLOAD: Dict = {
   name: 'café ☃ 😀',
@@ -251,8 +262,11 @@ test(
       }
     }
     const rc = pooled.filter((r) => r.eventType === eventTypes[2])[0]!.ctxt as Dict;
-    assert.equal(rc['user'], 'u-1');
-    assert.equal(rc['auth_token'], null); // sanitised, then rebuilt with its default
+    if (SUITE_PEER !== 'head') {
+      // HEAD sends an object context only with a newer oslo.context (redacted_copy).
+      assert.equal(rc['user'], 'u-1');
+      assert.equal(rc['auth_token'], null); // sanitised, then rebuilt with its default
+    }
   },
 );
 
@@ -330,7 +344,7 @@ test('a TS batch listener gets Python notifications in batches of batchSize', T,
 
 test(
   'a TS NotificationFilter written as for Python selects the same Python notifications',
-  T,
+  { ...T, skip: HEAD_SENDS_NO_CONTEXT },
   async (t) => {
     const s = setup(t);
     const inbox = new Inbox<Received>('TS filter listener');
@@ -407,7 +421,7 @@ test(
         assert.equal(e['priority'], priorityOf(method), eventType);
         assert.equal(e['publisher_id'], 'interop.ts');
         assert.deepEqual(e['payload'], PAYLOAD);
-        assert.deepEqual(e['ctxt'], RECEIVED_CTXT);
+        assert.deepEqual(e['ctxt'], FROM_TS_CTXT);
         const metadata = e['metadata'] as NotificationMetadata;
         assert.match(metadata.message_id, UUID36);
         assert.match(metadata.timestamp, TIMESTAMP);

@@ -6,6 +6,8 @@
  * across options.
  */
 import { test } from 'node:test';
+import { hostname } from 'node:os';
+import { basename } from 'node:path';
 import assert from 'node:assert/strict';
 
 import { Config } from '../../src/config/config.js';
@@ -49,7 +51,9 @@ function assertConfigError(fn: () => unknown, option: string, ...patterns: RegEx
   for (const pattern of patterns) assert.match(caught.message, pattern);
 }
 
-// Spec §1.3, the [oslo_messaging_rabbit] table (Debian 14.0.3 defaults), in its order.
+// Spec §1.3, the [oslo_messaging_rabbit] table (Debian 14.0.3 defaults), in its order, then
+// what upstream HEAD added (spec §8), and HEAD's new defaults of heartbeat_rate and
+// ssl_enforce_hostname_verification.
 const SPEC_DEFAULTS: [name: string, value: unknown][] = [
   ['amqp_durable_queues', false],
   ['amqp_auto_delete', false],
@@ -61,7 +65,7 @@ const SPEC_DEFAULTS: [name: string, value: unknown][] = [
   ['rabbit_transient_queues_ttl', 1800],
   ['rabbit_qos_prefetch_count', 0],
   ['heartbeat_timeout_threshold', 60],
-  ['heartbeat_rate', 2],
+  ['heartbeat_rate', 3],
   ['direct_mandatory_flag', true],
   ['enable_cancel_on_failover', false],
   ['kombu_compression', undefined],
@@ -80,12 +84,18 @@ const SPEC_DEFAULTS: [name: string, value: unknown][] = [
   ['ssl_key_file', ''],
   ['ssl_cert_file', ''],
   ['ssl_ca_file', ''],
-  ['ssl_enforce_hostname_verification', false],
+  ['ssl_enforce_hostname_verification', true],
   ['ssl_enforce_fips_mode', false],
   ['heartbeat_in_pthread', false],
+  ['rabbit_transient_quorum_queue', false],
+  ['rabbit_stream_fanout', false],
+  ['use_queue_manager', false],
+  ['hostname', hostname()],
+  ['processname', basename(process.argv[1] ?? process.argv0)],
+  ['kombu_reconnect_splay', 0],
 ];
 
-void test('rabbit options table - holds exactly the options of spec §1.3, with their 14.0.3 defaults', () => {
+void test('rabbit options table - holds exactly the options of spec §1.3 and §8, with their defaults', () => {
   assert.equal(RABBIT_GROUP, 'oslo_messaging_rabbit');
   assert.deepEqual(Object.keys(RABBIT_OPTIONS).sort(), SPEC_DEFAULTS.map(([n]) => n).sort());
   for (const [name, value] of SPEC_DEFAULTS) {
@@ -93,10 +103,12 @@ void test('rabbit options table - holds exactly the options of spec §1.3, with 
   }
 });
 
-// [option, type, min, max, unit]: the bounds spec §1.3 gives (TTL min 1, reconnect delay max
-// 4.5) and the 16-bit fields of AMQP (tune-ok heartbeat, basic.qos prefetch count).
+// [option, type, min, max, unit]: the bounds spec §1.3 and §8 give (TTL min 0 in HEAD,
+// reconnect delay max 4.5) and the 16-bit fields of AMQP (tune-ok heartbeat, basic.qos
+// prefetch count).
 const BOUNDS: [string, string, number | undefined, number | undefined, string | undefined][] = [
-  ['rabbit_transient_queues_ttl', 'int', 1, undefined, 's'],
+  ['rabbit_transient_queues_ttl', 'int', 0, undefined, 's'],
+  ['kombu_reconnect_splay', 'float', 0, undefined, 's'],
   ['kombu_reconnect_delay', 'float', 0, 4.5, 's'],
   ['heartbeat_timeout_threshold', 'int', 0, 65535, 's'],
   ['rabbit_qos_prefetch_count', 'int', 0, 65535, undefined],
@@ -160,6 +172,7 @@ void test('resolveRabbitSettings - rabbit:// with no configuration: 14.0.3 defau
     retryBackoffMs: 2000,
     intervalMaxMs: 30_000,
     reconnectDelayMs: 1000,
+    reconnectSplayMs: 0,
     ssl: undefined,
   });
 });
@@ -259,7 +272,7 @@ void test('resolveRabbitSettings - ssl: TLS options only with ssl=true, empty fi
     certFile: undefined,
     keyFile: undefined,
     version: undefined,
-    verifyHostname: false,
+    verifyHostname: true,
   });
   const conf = {
     oslo_messaging_rabbit: {
@@ -298,12 +311,12 @@ const REFUSED: [Source, string, string, RegExp[]][] = [
     `${R}.heartbeat_timeout_threshold`,
     [/"soon" is not an integer/],
   ],
-  // §1.3: min 1 in 14.0.3.
+  // §8: min 0 in HEAD (1 in 14.0.3).
   [
     'query',
-    'rabbit_transient_queues_ttl=0',
+    'rabbit_transient_queues_ttl=-1',
     `${R}.rabbit_transient_queues_ttl`,
-    [/less than the minimum 1/],
+    [/less than the minimum 0/],
   ],
   [
     'rabbit',

@@ -206,7 +206,7 @@ void test('rabbit topology - a fanout queue is classic, non-durable, with x-expi
   });
   assert.equal(c.queue.exclusive ?? false, false);
   // The sender of a fanout cast declares the same exchange (§10).
-  assert.deepEqual(fanoutExchange('owire_rpc'), c.exchange);
+  assert.deepEqual(fanoutExchange('owire_rpc', DEFAULT_TOPOLOGY_FLAGS), c.exchange);
 });
 
 void test('rabbit topology - a reply queue is reply_<hex32>, classic, non-durable, x-expires, with no exchange and no binding', () => {
@@ -283,6 +283,8 @@ void test('rabbit topology - the 14.0.3 defaults: non-durable, not auto-delete, 
     quorumMaxMemoryLength: 0,
     quorumMaxMemoryBytes: 0,
     transientQueuesTtlSeconds: 1800,
+    transientQuorum: false,
+    streamFanout: false,
     cancelOnFailover: false,
   });
   assert.ok(Object.isFrozen(DEFAULT_TOPOLOGY_FLAGS));

@@ -4,12 +4,16 @@
  *
  * @module
  */
+import { reportConfigNotices } from '../../config/notices.js';
 import type { DriverDescriptor } from '../driver.js';
 
 export const fakeDescriptor: DriverDescriptor<undefined> = {
   schemes: ['fake'],
   optionGroups: [],
-  settings: () => undefined,
+  settings: (_url, conf, logger) => {
+    reportConfigNotices(conf, logger);
+    return undefined;
+  },
   capabilities: () => ({
     rpc: true,
     requeue: true,

@@ -11,13 +11,18 @@ import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../log.js';
 import type { ChannelSlot } from './connection-channel.js';
 import { errorText } from './connection-errors.js';
-import type { Delivery, DeliveryHandler, RabbitConsumer } from './connection-types.js';
+import type {
+  ConsumerArguments,
+  Delivery,
+  DeliveryHandler,
+  RabbitConsumer,
+} from './connection-types.js';
 
 interface ConsumerRecord {
   readonly queue: string;
   consumerTag: string | undefined;
   readonly handler: DeliveryHandler;
-  readonly args: Readonly<Record<string, unknown>>;
+  readonly args: ConsumerArguments;
   slot: ChannelSlot | undefined;
   activating: { slot: ChannelSlot; done: Promise<void> } | undefined;
   cancelled: boolean;
@@ -61,11 +66,7 @@ export class ConsumerRegistry {
   }
 
   /** Registers a consumer; it is activated on each channel from now on. */
-  add(
-    queue: string,
-    handler: DeliveryHandler,
-    args: Readonly<Record<string, unknown>>,
-  ): RabbitConsumer {
+  add(queue: string, handler: DeliveryHandler, args: ConsumerArguments): RabbitConsumer {
     const rec: ConsumerRecord = {
       queue,
       consumerTag: undefined,
@@ -112,7 +113,9 @@ export class ConsumerRegistry {
     this.#tagCounter += 1;
     const tag = String(this.#tagCounter);
     const done = slot
-      .consume(rec.queue, tag, rec.args, (raw) => this.#onDelivery(rec, slot, raw))
+      .consume(rec.queue, tag, typeof rec.args === 'function' ? rec.args() : rec.args, (raw) =>
+        this.#onDelivery(rec, slot, raw),
+      )
       .then(async () => {
         if (rec.cancelled) {
           await slot.cancel(tag).catch(() => undefined);

@@ -106,6 +106,11 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     return this.opts.connectionName;
   }
 
+  /** The logger this connection reports to (for the declarations made on it). */
+  get logger(): Logger {
+    return this.log;
+  }
+
   get status(): ConnectionStatus {
     return this.#status;
   }
@@ -361,7 +366,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     this.#slot = undefined;
     if (this.#closing) return;
     this.#status = 'disconnected';
-    this.#recovery.lost(this.opts.reconnectDelayMs);
+    this.#recovery.lost(this.opts.reconnectDelayMs + Math.random() * this.opts.reconnectSplayMs);
     // The connection's close event, with the reason, comes right after the channel's.
     queueMicrotask(() => {
       const reason = slot.closeReason;

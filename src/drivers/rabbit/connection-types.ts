@@ -16,6 +16,10 @@ import {
   type RabbitSslOptions,
 } from './connection-open.js';
 
+/** `basic.consume` arguments, fixed or computed at each (re)start of the consumer. */
+export type ConsumerArguments =
+  Readonly<Record<string, unknown>> | (() => Readonly<Record<string, unknown>>);
+
 /** Options of a {@link RabbitConnection}. Durations are in milliseconds. */
 export interface ConnectionOptions {
   /** Brokers to use, tried in turn (see `failoverStrategy`). At least one. */
@@ -43,6 +47,11 @@ export interface ConnectionOptions {
   readonly intervalMaxMs?: number | undefined;
   /** Pause before the first reconnect after a lost connection (`kombu_reconnect_delay`). @default 1000 */
   readonly reconnectDelayMs?: number | undefined;
+  /**
+   * Up to this long, at random, added to `reconnectDelayMs` (`kombu_reconnect_splay`), so
+   * that many clients losing one broker do not all come back at once. @default 0
+   */
+  readonly reconnectSplayMs?: number | undefined;
   /** TLS (amqps). @default undefined (plain TCP) */
   readonly ssl?: RabbitSslOptions | undefined;
   /** Client property `connection_name`. @default `<script>:<pid>:<uuid>` */
@@ -137,8 +146,11 @@ export interface PublishOptions extends OperationOptions {
 
 /** Options of {@link RabbitConnection.consume}. */
 export interface ConsumeOptions extends OperationOptions {
-  /** `basic.consume` arguments (e.g. `x-cancel-on-ha-failover`). @default {} */
-  readonly arguments?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * `basic.consume` arguments (e.g. `x-cancel-on-ha-failover`), or a function giving them
+   * each time the consumer is (re)started, such as a stream's `x-stream-offset`. @default {}
+   */
+  readonly arguments?: ConsumerArguments | undefined;
 }
 
 /** The AMQP properties of a delivered message; `undefined` where not set. */
@@ -193,6 +205,7 @@ export interface ResolvedOptions {
   readonly retryBackoffMs: number;
   readonly intervalMaxMs: number;
   readonly reconnectDelayMs: number;
+  readonly reconnectSplayMs: number;
   readonly ssl: RabbitSslOptions | undefined;
   readonly connectionName: string;
   readonly frameMax: number | undefined;
@@ -225,6 +238,7 @@ export function resolveOptions(o: ConnectionOptions): ResolvedOptions {
     retryBackoffMs: o.retryBackoffMs ?? 2000,
     intervalMaxMs: o.intervalMaxMs ?? 30000,
     reconnectDelayMs: o.reconnectDelayMs ?? 1000,
+    reconnectSplayMs: o.reconnectSplayMs ?? 0,
     ssl: o.ssl,
     connectionName: o.connectionName ?? defaultConnectionName(),
     frameMax: o.frameMax,
@@ -249,6 +263,7 @@ export function resolveOptions(o: ConnectionOptions): ResolvedOptions {
     'retryBackoffMs',
     'intervalMaxMs',
     'reconnectDelayMs',
+    'reconnectSplayMs',
     'prefetch',
     'connectTimeoutMs',
     'closeTimeoutMs',

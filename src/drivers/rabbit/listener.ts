@@ -16,9 +16,10 @@ import {
   type Delivery,
   type RabbitConsumer,
 } from './connection.js';
+import type { ConsumerArguments } from './connection-types.js';
 import { decodeDelivery } from './incoming.js';
 import { listenerPrefetch, type RabbitDriverSettings } from './options.js';
-import { declareConsumerSpec } from './publisher.js';
+import { declareConsumerSpec } from './declare.js';
 import { consumerArguments, type ConsumerSpec } from './topology.js';
 
 /** How long `start()` may take to declare and consume before it gives up. */
@@ -106,6 +107,11 @@ export abstract class RabbitListener<M extends IncomingMessage>
   /** Called by `cleanup()` before the connection closes (an RPC server deletes its fanout queue). */
   protected async release(): Promise<void> {}
 
+  /** The `basic.consume` arguments of one of this listener's queues. */
+  protected consumerArgumentsFor(_queue: string): ConsumerArguments {
+    return consumerArguments(this.host.settings.topology);
+  }
+
   /** Messages handed to the server and not yet settled. */
   get unsettled(): number {
     return this.#credit.unsettled;
@@ -120,11 +126,10 @@ export abstract class RabbitListener<M extends IncomingMessage>
       this.#specs = this.consumerSpecs();
       await this.#declareAll(this.connection, bounds);
       const queues = [...new Set(this.#specs.map((spec) => spec.queue.name))];
-      const args = consumerArguments(this.host.settings.topology);
       for (const queue of queues) {
         const consumer = await this.connection.consume(queue, (d) => this.#receive(d), {
           ...bounds,
-          arguments: args,
+          arguments: this.consumerArgumentsFor(queue),
         });
         this.#consumers.push(consumer);
       }

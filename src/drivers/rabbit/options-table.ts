@@ -1,10 +1,16 @@
 /**
  * The rabbit driver's option group, `[oslo_messaging_rabbit]`: oslo's names, types,
- * defaults (Debian 14.0.3) and deprecated names, as pure data. The registry merges it
+ * defaults and deprecated names, as pure data: every option of Debian's 14.0.3 and of
+ * upstream HEAD (after 18.1.0). Defaults are 14.0.3's where the releases agree on the wire,
+ * HEAD's where HEAD changed a default on purpose (`ssl_enforce_hostname_verification`,
+ * `heartbeat_rate`); options HEAD added keep the old behaviour by default. The registry merges it
  * into the configuration's option table; nothing here loads AMQP code.
  *
  * @module
  */
+import { hostname } from 'node:os';
+import { basename } from 'node:path';
+
 import type { DeprecatedName, GroupSpec } from '../../config/types.js';
 
 /** The name of the rabbit driver's option group. */
@@ -51,13 +57,43 @@ export interface RabbitOptions {
    * @default 0
    */
   readonly rabbit_quroum_max_memory_bytes: number;
-  /** *wire*: `x-expires` (seconds, ×1000 on the wire) of reply and fanout queues. @default 1800 */
+  /**
+   * *wire*: `x-expires` (seconds, ×1000 on the wire) of reply and fanout queues, or the
+   * `x-max-age` of the fanout stream; 0 sets neither (HEAD; 14.0.3 needs at least 1).
+   * @default 1800
+   */
   readonly rabbit_transient_queues_ttl: number;
+  /**
+   * *wire*: reply and fanout queues become durable quorum queues and the fanout exchange
+   * durable (HEAD). Needed on RabbitMQ 4.x, which refuses transient non-exclusive queues.
+   * @default false
+   */
+  readonly rabbit_transient_quorum_queue: boolean;
+  /**
+   * *wire*: one durable stream `<topic>_fanout` per topic replaces the per-server fanout
+   * queues (HEAD). Needs `rabbit_transient_quorum_queue` and a prefetch count above 0.
+   * @default false
+   */
+  readonly rabbit_stream_fanout: boolean;
+  /**
+   * *wire*: reply and fanout queue names end in `<hostname>:<processname>:<counter>`
+   * instead of a random uuid, so a restarted service gets its queues back (HEAD).
+   * @default false
+   */
+  readonly use_queue_manager: boolean;
+  /** Host part of queue names under `use_queue_manager`. @default the machine's host name */
+  readonly hostname: string;
+  /** Process part of queue names under `use_queue_manager`. @default the main script's file name */
+  readonly processname: string;
   /** *wire*: `basic.qos` prefetch count of consumers; 0 sends no `basic.qos`. @default 0 */
   readonly rabbit_qos_prefetch_count: number;
   /** *wire*: AMQP heartbeat in seconds, sent in `tune-ok`; 0 disables heartbeats. @default 60 */
   readonly heartbeat_timeout_threshold: number;
-  /** How many times per `heartbeat_timeout_threshold` the heartbeat is checked. @default 2 */
+  /**
+   * How many times per `heartbeat_timeout_threshold` Python checks the heartbeat (HEAD's
+   * default; 14.0.3's is 2). Accepted without effect: amqplib sends and checks heartbeats
+   * itself, at half the threshold. @default 3
+   */
   readonly heartbeat_rate: number;
   /** *wire*: the `mandatory` bit on reply publishes. Deprecated. @default true */
   readonly direct_mandatory_flag: boolean;
@@ -73,6 +109,8 @@ export interface RabbitOptions {
   readonly kombu_missing_consumer_retry_timeout: number;
   /** Seconds to wait before reconnecting after a consumer cancel notification (max 4.5). @default 1.0 */
   readonly kombu_reconnect_delay: number;
+  /** Up to this many seconds, at random, added to `kombu_reconnect_delay` (HEAD). @default 0 */
+  readonly kombu_reconnect_splay: number;
   /** How the next broker is picked after a failure, with several hosts. @default 'round-robin' */
   readonly kombu_failover_strategy: KombuFailoverStrategy;
   /** *wire*: the SASL mechanism sent in `connection.start-ok`. @default 'AMQPLAIN' */
@@ -99,7 +137,10 @@ export interface RabbitOptions {
   readonly ssl_cert_file: string;
   /** CA bundle to verify the broker with. Also read as `kombu_ssl_ca_certs`. @default '' */
   readonly ssl_ca_file: string;
-  /** Check the broker's host name against its certificate when `ssl_ca_file` is set. @default false */
+  /**
+   * Check the broker's host name against its certificate (HEAD's default since 18.1.0;
+   * Debian's 14.0.3 backport defaults to false). @default true
+   */
   readonly ssl_enforce_hostname_verification: boolean;
   /** Require OpenSSL FIPS mode. @default false */
   readonly ssl_enforce_fips_mode: boolean;
@@ -167,9 +208,43 @@ export const RABBIT_OPTIONS: GroupSpec<RabbitOptions> = {
   rabbit_transient_queues_ttl: {
     type: 'int',
     default: 1800,
-    min: 1,
+    min: 0,
     unit: 's',
-    help: 'Reply and fanout queues unused for this long are deleted by the broker (x-expires).',
+    help:
+      'Reply and fanout queues unused for this long are deleted by the broker (x-expires); ' +
+      'with rabbit_stream_fanout, the age after which stream messages go (x-max-age). ' +
+      '0 sets neither.',
+  },
+  rabbit_transient_quorum_queue: {
+    type: 'bool',
+    default: false,
+    help:
+      'Declare reply and fanout queues as durable quorum queues, and the fanout exchanges ' +
+      'durable. RabbitMQ 4.x refuses the classic transient queues declared otherwise.',
+  },
+  rabbit_stream_fanout: {
+    type: 'bool',
+    default: false,
+    help:
+      'Use one stream queue <topic>_fanout per topic for fanout messages instead of a ' +
+      'queue per server. Needs rabbit_transient_quorum_queue and rabbit_qos_prefetch_count > 0.',
+  },
+  use_queue_manager: {
+    type: 'bool',
+    default: false,
+    help:
+      'Name reply and fanout queues after hostname and processname and a counter instead ' +
+      'of a random uuid, so that a restarted service finds its queues again.',
+  },
+  hostname: {
+    type: 'string',
+    default: hostname(),
+    help: 'Host name used in queue names under use_queue_manager.',
+  },
+  processname: {
+    type: 'string',
+    default: basename(process.argv[1] ?? process.argv0),
+    help: 'Process name used in queue names under use_queue_manager.',
   },
   rabbit_qos_prefetch_count: {
     type: 'int',
@@ -190,8 +265,9 @@ export const RABBIT_OPTIONS: GroupSpec<RabbitOptions> = {
   },
   heartbeat_rate: {
     type: 'int',
-    default: 2,
+    default: 3,
     min: 1,
+    inert: 'amqplib sends and checks AMQP heartbeats itself, at half the threshold',
     help: 'How many times per heartbeat_timeout_threshold the heartbeat is checked.',
   },
   direct_mandatory_flag: {
@@ -230,6 +306,15 @@ export const RABBIT_OPTIONS: GroupSpec<RabbitOptions> = {
     deprecatedNames: FROM_DEFAULT,
     help: 'Pause before reconnecting after the broker cancelled a consumer.',
   },
+  kombu_reconnect_splay: {
+    type: 'float',
+    default: 0,
+    min: 0,
+    unit: 's',
+    help:
+      'Up to this long, chosen at random, is added to kombu_reconnect_delay, so that ' +
+      'many services do not reconnect at the same moment.',
+  },
   kombu_failover_strategy: {
     type: 'enum',
     default: 'round-robin',
@@ -267,6 +352,7 @@ export const RABBIT_OPTIONS: GroupSpec<RabbitOptions> = {
   },
   rpc_conn_pool_size: {
     type: 'int',
+    inert: 'one send connection per transport replaces the Python connection pool',
     default: 30,
     min: 1,
     deprecatedNames: FROM_DEFAULT,
@@ -274,6 +360,7 @@ export const RABBIT_OPTIONS: GroupSpec<RabbitOptions> = {
   },
   conn_pool_min_size: {
     type: 'int',
+    inert: 'one send connection per transport replaces the Python connection pool',
     default: 2,
     min: 0,
     deprecatedNames: FROM_DEFAULT,
@@ -281,6 +368,7 @@ export const RABBIT_OPTIONS: GroupSpec<RabbitOptions> = {
   },
   conn_pool_ttl: {
     type: 'int',
+    inert: 'one send connection per transport replaces the Python connection pool',
     default: 1200,
     unit: 's',
     deprecatedNames: FROM_DEFAULT,
@@ -318,7 +406,8 @@ export const RABBIT_OPTIONS: GroupSpec<RabbitOptions> = {
   },
   ssl_enforce_hostname_verification: {
     type: 'bool',
-    default: false,
+    default: true,
+    deprecatedForRemoval: true,
     help:
       'With ssl_ca_file: also check that the broker certificate names the host connected ' +
       'to. Without it only the certificate chain is checked.',
@@ -326,11 +415,14 @@ export const RABBIT_OPTIONS: GroupSpec<RabbitOptions> = {
   ssl_enforce_fips_mode: {
     type: 'bool',
     default: false,
-    help: 'Refuse to start unless OpenSSL runs in FIPS mode.',
+    deprecatedForRemoval: true,
+    inert: 'OpenSSL 3 has no FIPS switch (upstream ignores it too); run Node with --enable-fips',
+    help: 'Asked Python to switch OpenSSL to FIPS mode; OpenSSL 3 removed that switch.',
   },
   heartbeat_in_pthread: {
     type: 'bool',
     default: false,
+    inert: 'Python threading model only; Node has one event loop',
     help: 'Python only: run the heartbeat in a native thread. Accepted and ignored here.',
   },
 };

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Config } from '../../config/config.js';
+import { reportConfigNotices } from '../../config/notices.js';
 import { ConfigurationError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { TransportURL } from '../../transport-url.js';
@@ -13,6 +14,7 @@ import { compressionFor, type Compression } from './compression.js';
 import type { ConnectionOptions, RabbitHost, RabbitSslOptions } from './connection.js';
 import { RABBIT_GROUP, type RabbitOptions } from './options-table.js';
 import { validateTopologyFlags, type TopologyFlags } from './topology.js';
+import { queueManagerUnique, randomQueueUnique, type QueueUniqueSource } from './queue-manager.js';
 
 /**
  * The largest body (after decompression) a listener accepts. Larger messages are logged
@@ -30,6 +32,17 @@ export interface RabbitDriverSettings {
   readonly rpcResponseTimeoutMs: number;
   /** Declaration flags and arguments. */
   readonly topology: TopologyFlags;
+  /**
+   * The unique part of new reply and fanout queue names: a random uuid, or the queue
+   * manager's `<hostname>:<processname>:<counter>` under `use_queue_manager`.
+   */
+  readonly queueUnique: QueueUniqueSource;
+  /**
+   * Whether a server deletes its fanout queue when it stops: only when the name is random
+   * (a stream is shared, and a queue manager's name is meant to be found again; both
+   * expire by policy instead, as in HEAD).
+   */
+  readonly deleteFanoutQueues: boolean;
   /** `rabbit_qos_prefetch_count` (0: no `basic.qos` in oslo). */
   readonly prefetchCount: number;
   /** `direct_mandatory_flag`: replies are published mandatory. */
@@ -60,6 +73,7 @@ export function resolveRabbitSettings(
   conf: Config,
   logger: Logger,
 ): RabbitDriverSettings {
+  reportConfigNotices(conf, logger);
   const opts = checkRules(conf.group<RabbitOptions>(RABBIT_GROUP, url.query));
   const defaults = conf.defaults();
   const topology = topologyFlags(opts);
@@ -68,6 +82,10 @@ export function resolveRabbitSettings(
     controlExchange: defaults.control_exchange,
     rpcResponseTimeoutMs: seconds(defaults.rpc_response_timeout),
     topology,
+    queueUnique: opts.use_queue_manager
+      ? queueManagerUnique(opts.hostname, opts.processname)
+      : randomQueueUnique,
+    deleteFanoutQueues: !opts.use_queue_manager && !opts.rabbit_stream_fanout,
     prefetchCount: opts.rabbit_qos_prefetch_count,
     directMandatory: opts.direct_mandatory_flag,
     compression: compressionFor(opts.kombu_compression),
@@ -91,6 +109,7 @@ export function resolveRabbitSettings(
       retryBackoffMs: seconds(opts.rabbit_retry_backoff),
       intervalMaxMs: seconds(opts.rabbit_interval_max),
       reconnectDelayMs: seconds(opts.kombu_reconnect_delay),
+      reconnectSplayMs: seconds(opts.kombu_reconnect_splay),
       ssl: sslOptions(opts),
       logger,
     },
@@ -104,6 +123,21 @@ function checkRules(opts: RabbitOptions): RabbitOptions {
       `Invalid [${RABBIT_GROUP}] options: rabbit_quorum_queue and rabbit_ha_queues are both ` +
         'enabled; a queue is either quorum or mirrored (HA), not both',
       { option: `${RABBIT_GROUP}.rabbit_quorum_queue` },
+    );
+  }
+  if (opts.rabbit_stream_fanout && opts.rabbit_qos_prefetch_count <= 0) {
+    // RabbitMQ refuses to consume a stream without a prefetch; oslo refuses it up front.
+    throw new ConfigurationError(
+      `Invalid [${RABBIT_GROUP}] options: rabbit_stream_fanout needs rabbit_qos_prefetch_count ` +
+        'set above 0 (RabbitMQ consumes streams only with a prefetch), for example 1',
+      { option: `${RABBIT_GROUP}.rabbit_stream_fanout`, value: true },
+    );
+  }
+  if (opts.use_queue_manager && (opts.hostname === '' || opts.processname === '')) {
+    throw new ConfigurationError(
+      `Invalid [${RABBIT_GROUP}] options: use_queue_manager needs a hostname and a processname ` +
+        '(they name the queues); set both',
+      { option: `${RABBIT_GROUP}.use_queue_manager`, value: true },
     );
   }
   if (opts.rpc_conn_pool_size < opts.conn_pool_min_size) {
@@ -130,6 +164,8 @@ export function topologyFlags(opts: RabbitOptions): TopologyFlags {
     quorumMaxMemoryBytes: opts.rabbit_quroum_max_memory_bytes,
     transientQueuesTtlSeconds: opts.rabbit_transient_queues_ttl,
     cancelOnFailover: opts.enable_cancel_on_failover,
+    transientQuorum: opts.rabbit_transient_quorum_queue,
+    streamFanout: opts.rabbit_stream_fanout,
   };
 }
 

@@ -11,6 +11,7 @@ import type { MessageHeaders } from '../driver.js';
 import { RabbitConnection, defaultConnectionName } from './connection.js';
 import type { AbortLike } from './connection-wait.js';
 import type { RabbitDriverSettings } from './options.js';
+import { declareConsumerSpec, isDurableMismatch } from './declare.js';
 import type { ConsumerSpec, ExchangeSpec } from './topology.js';
 
 /**
@@ -65,6 +66,8 @@ export class Publisher {
   #declaredOn: object | undefined;
   /** What this publisher saw declared on that channel. */
   readonly #declared = new Set<string>();
+  /** Exchanges that exist non-durable although configured durable (see `#declare`). */
+  readonly #nonDurable = new Set<string>();
 
   constructor(settings: RabbitDriverSettings, logger: Logger) {
     this.#settings = settings;
@@ -100,7 +103,7 @@ export class Publisher {
     this.#pending += 1;
     try {
       const queue = target.notifierQueue;
-      const exchange = target.exchange;
+      const exchange = this.#effective(target.exchange);
       // Declarations are per channel (and cached there): once this publisher saw them
       // done on the channel that is ready now, the common path skips their awaits.
       let key: string | undefined;
@@ -109,7 +112,9 @@ export class Publisher {
       } else if (exchange !== undefined) {
         key = `x\u0000${exchange.name}\u0000${exchange.type}\u0000${exchange.durable}\u0000${exchange.autoDelete}`;
       }
-      if (key !== undefined && !this.#isDeclared(key)) await this.#declare(target, key, bounds);
+      if (key !== undefined && !this.#isDeclared(key)) {
+        await this.#declare(target.notifierQueue, exchange, key, bounds);
+      }
       const compression = this.#settings.compression;
       await this.#connection.publish(
         target.exchangeName,
@@ -146,22 +151,50 @@ export class Publisher {
     return this.#declared.has(key);
   }
 
-  async #declare(target: PublishTarget, key: string, bounds: PublishBounds): Promise<void> {
+  /** The exchange as declared: non-durable once the broker refused it durable. */
+  #effective(exchange: ExchangeSpec | undefined): ExchangeSpec | undefined {
+    if (exchange === undefined || !exchange.durable || !this.#nonDurable.has(exchange.name)) {
+      return exchange;
+    }
+    return { ...exchange, durable: false };
+  }
+
+  async #declare(
+    queue: ConsumerSpec | undefined,
+    exchange: ExchangeSpec | undefined,
+    key: string,
+    bounds: PublishBounds,
+  ): Promise<void> {
     const before = this.#connection.readyChannel;
-    const queue = target.notifierQueue;
     if (queue !== undefined && queue.binding !== undefined) {
       // Registered first: a channel replaced from here on re-declares it in onReconnect.
       this.#notifierQueues.set(`${queue.binding.exchange}\u0000${queue.queue.name}`, queue);
       await declareConsumerSpec(this.#connection, queue, bounds);
     }
-    const exchange = target.exchange;
     if (exchange !== undefined) {
-      await this.#connection.declareExchange(
-        exchange.name,
-        exchange.type,
-        { durable: exchange.durable, autoDelete: exchange.autoDelete },
-        { retry: bounds.retry, timeoutMs: bounds.timeoutMs, signal: bounds.signal },
-      );
+      const options = { retry: bounds.retry, timeoutMs: bounds.timeoutMs, signal: bounds.signal };
+      try {
+        await this.#connection.declareExchange(
+          exchange.name,
+          exchange.type,
+          { durable: exchange.durable, autoDelete: exchange.autoDelete },
+          options,
+        );
+      } catch (err) {
+        // As upstream HEAD: an exchange that exists non-durable is declared so again.
+        if (!exchange.durable || !isDurableMismatch(err)) throw err;
+        this.#nonDurable.add(exchange.name);
+        this.#logger.warn(
+          'Exchange %s exists non-durable: publishing to it as non-durable',
+          exchange.name,
+        );
+        await this.#connection.declareExchange(
+          exchange.name,
+          exchange.type,
+          { durable: false, autoDelete: exchange.autoDelete },
+          options,
+        );
+      }
     }
     // Done on this channel only if it was ready throughout (the same channel object).
     if (before !== undefined && this.#connection.readyChannel === before) {
@@ -185,40 +218,5 @@ export class Publisher {
     if (this.#notifierQueues.size > 0) {
       this.#logger.debug('Re-declared %d notification queues', this.#notifierQueues.size);
     }
-  }
-}
-
-/** Declare what a {@link ConsumerSpec} describes, in oslo's order: exchange, queue, binding. */
-export async function declareConsumerSpec(
-  conn: RabbitConnection,
-  spec: ConsumerSpec,
-  bounds: PublishBounds,
-): Promise<void> {
-  const options = { retry: bounds.retry, timeoutMs: bounds.timeoutMs, signal: bounds.signal };
-  if (spec.exchange !== undefined) {
-    await conn.declareExchange(
-      spec.exchange.name,
-      spec.exchange.type,
-      { durable: spec.exchange.durable, autoDelete: spec.exchange.autoDelete },
-      options,
-    );
-  }
-  await conn.declareQueue(
-    spec.queue.name,
-    {
-      durable: spec.queue.durable,
-      autoDelete: spec.queue.autoDelete,
-      exclusive: spec.queue.exclusive,
-      arguments: spec.queue.arguments,
-    },
-    options,
-  );
-  if (spec.binding !== undefined) {
-    await conn.bindQueue(
-      spec.binding.queue,
-      spec.binding.exchange,
-      spec.binding.routingKey,
-      options,
-    );
   }
 }

@@ -89,7 +89,7 @@ export class RabbitDriver implements TransportDriver {
     let publishTarget: PublishTarget;
     if (target.fanout === true) {
       // Always <topic>_fanout, whatever Target.exchange says; never mandatory.
-      const exchange = fanoutExchange(topic);
+      const exchange = fanoutExchange(topic, this.settings.topology);
       publishTarget = {
         exchange,
         exchangeName: exchange.name,

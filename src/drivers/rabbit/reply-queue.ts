@@ -1,6 +1,8 @@
 /**
- * A transport's reply queue (spec §4.1, §4.3): one `reply_<hex32>` per driver, declared
- * lazily on the first call (classic, non-durable, `x-expires`), consumed on its own
+ * A transport's reply queue (spec §4.1, §4.3): one `reply_<hex32>` per driver (or
+ * `reply_<hostname>:<processname>:<n>` under the queue manager), declared lazily on the
+ * first call (classic, non-durable, `x-expires`; a durable quorum queue under
+ * `rabbit_transient_quorum_queue`), consumed on its own
  * connection, re-declared after every reconnect. Replies are acked on receipt and handed
  * to the driver-independent {@link ReplyWaiter}. The queue is never deleted: it expires
  * `rabbit_transient_queues_ttl` after its consumer left, as oslo's.
@@ -14,13 +16,14 @@ import { RabbitConnection, defaultConnectionName, type Delivery } from './connec
 import { decodeDelivery } from './incoming.js';
 import type { RabbitDriverSettings } from './options.js';
 import { OpGuard } from './connection-wait.js';
-import { declareConsumerSpec, type PublishBounds } from './publisher.js';
+import { declareConsumerSpec } from './declare.js';
+import type { PublishBounds } from './publisher.js';
 import { consumerArguments, replyConsumer, type ConsumerSpec } from './topology.js';
 
 /** See the module comment. */
 export class ReplyQueue {
-  /** `reply_<hex32>`. */
-  readonly name = replyQueueName();
+  /** `reply_<hex32>`, or `reply_<hostname>:<processname>:<n>` under the queue manager. */
+  readonly name: string;
   readonly waiter: ReplyWaiter;
   readonly #context: Pick<DriverContext, 'logger'>;
   readonly #settings: RabbitDriverSettings;
@@ -35,6 +38,7 @@ export class ReplyQueue {
   ) {
     this.#settings = settings;
     this.#context = context;
+    this.name = replyQueueName(settings.queueUnique());
     this.waiter = new ReplyWaiter(context);
     this.#spec = replyConsumer(this.name, settings.topology);
     this.#connection = new RabbitConnection({

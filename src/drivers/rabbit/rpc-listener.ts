@@ -1,15 +1,17 @@
 /**
  * An RPC server's listener (spec §4.1): the shared topic queue `T`, the server queue
  * `T.S` and a fanout queue `T_fanout_<hex32>` of its own, consumed on one connection;
- * the fanout queue is deleted on cleanup.
+ * the fanout queue is deleted on cleanup. Under upstream HEAD's options the fanout queue
+ * is named by the queue manager (and kept), or is the topic's shared stream `T_fanout`
+ * (kept, consumed from the offset after the last message seen).
  *
  * @module
  */
 import type { Target } from '../../target.js';
 import type { RpcIncomingMessage } from '../driver.js';
 import type { RpcReply } from '../../wire/messages.js';
-import { hex32, type UnpackedMessage } from '../../wire/envelope.js';
-import { fanoutQueueName, rpcRoutingKey } from '../common/addresses.js';
+import type { UnpackedMessage } from '../../wire/envelope.js';
+import { rpcRoutingKey } from '../common/addresses.js';
 import { callMonitorTimeoutFromWire } from '../common/reply-waiter.js';
 import { preview } from '../../wire/bounds.js';
 import { UniqueIdCache } from './caches.js';
@@ -22,7 +24,14 @@ import {
   type Prepared,
 } from './listener.js';
 import type { ReplySender } from './reply-sender.js';
-import { fanoutConsumer, topicConsumer, type ConsumerSpec } from './topology.js';
+import type { ConsumerArguments } from './connection-types.js';
+import {
+  fanoutConsumer,
+  fanoutQueueFor,
+  streamConsumerArguments,
+  topicConsumer,
+  type ConsumerSpec,
+} from './topology.js';
 
 /** A received RPC request. */
 export class RabbitRpcMessage extends RabbitIncomingMessage implements RpcIncomingMessage {
@@ -91,6 +100,8 @@ export class RabbitRpcListener extends RabbitListener<RpcIncomingMessage> {
   readonly #duplicates = new UniqueIdCache();
   readonly #settler: Settler;
   readonly #unique: string;
+  /** Under `rabbit_stream_fanout`: where the fanout stream is consumed from next. */
+  #nextStreamOffset: number | 'last' = 'last';
 
   constructor(
     host: ListenerHost,
@@ -103,8 +114,9 @@ export class RabbitRpcListener extends RabbitListener<RpcIncomingMessage> {
     this.#exchange = exchange;
     this.#topic = target.topic;
     this.#server = target.server;
-    this.#unique = hex32();
-    this.#fanoutQueue = fanoutQueueName(target.topic, this.#unique);
+    // As HEAD: the shared stream needs no unique part, so it takes no queue-manager number.
+    this.#unique = host.settings.topology.streamFanout ? '' : host.settings.queueUnique();
+    this.#fanoutQueue = fanoutQueueFor(target.topic, this.#unique, host.settings.topology);
     this.#sender = sender;
     this.#settler = {
       ack: (d) => this.connection.ack(d),
@@ -128,10 +140,19 @@ export class RabbitRpcListener extends RabbitListener<RpcIncomingMessage> {
     return specs;
   }
 
+  protected override consumerArgumentsFor(queue: string): ConsumerArguments {
+    if (queue !== this.#fanoutQueue || !this.host.settings.topology.streamFanout) {
+      return super.consumerArgumentsFor(queue);
+    }
+    // Read at every (re)consume: a reconnect resumes after the last message seen.
+    return () => streamConsumerArguments(this.#nextStreamOffset);
+  }
+
   protected prepare(
     delivery: Delivery,
     decoded: Record<string, unknown>,
   ): Prepared<RpcIncomingMessage> | undefined {
+    if (this.host.settings.topology.streamFanout) this.#noteStreamOffset(delivery);
     const unpacked = unpackRpcRequest(decoded);
     if (this.#duplicates.has(unpacked.uniqueId)) {
       // oslo acks a request first, then drops a repeat without dispatch or reply.
@@ -152,8 +173,21 @@ export class RabbitRpcListener extends RabbitListener<RpcIncomingMessage> {
     return { message, onHandOver: () => this.#duplicates.add(unpacked.uniqueId) };
   }
 
-  /** A server deletes its own fanout queue on a clean shutdown; `T` and `T.S` stay. */
+  #noteStreamOffset(delivery: Delivery): void {
+    const headers = delivery.properties.headers as Record<string, unknown> | undefined;
+    const offset = headers?.['x-stream-offset'];
+    if (typeof offset === 'number' && Number.isSafeInteger(offset)) {
+      this.#nextStreamOffset = offset + 1;
+    }
+  }
+
+  /**
+   * A server deletes its own fanout queue on a clean shutdown; `T` and `T.S` stay. A
+   * stream is shared and a queue manager's name is meant to be found again after a
+   * restart: those stay too, and expire by `x-expires` / `x-max-age`.
+   */
   protected override async release(): Promise<void> {
+    if (!this.host.settings.deleteFanoutQueues) return;
     await this.connection.deleteQueue(this.#fanoutQueue, {
       retry: 0,
       timeoutMs: FANOUT_DELETE_TIMEOUT_MS,

@@ -31,6 +31,16 @@ export interface TopologyFlags {
   readonly transientQueuesTtlSeconds: number;
   /** `enable_cancel_on_failover`: consumer argument `x-cancel-on-ha-failover`. */
   readonly cancelOnFailover: boolean;
+  /**
+   * `rabbit_transient_quorum_queue` (HEAD): reply and fanout queues are durable quorum
+   * queues, and fanout exchanges durable.
+   */
+  readonly transientQuorum: boolean;
+  /**
+   * `rabbit_stream_fanout` (HEAD): one durable stream `<topic>_fanout` per topic instead of
+   * a fanout queue per server, consumed from an offset.
+   */
+  readonly streamFanout: boolean;
 }
 
 /** The defaults of oslo.messaging 14.0.3. */
@@ -44,6 +54,8 @@ export const DEFAULT_TOPOLOGY_FLAGS: TopologyFlags = Object.freeze({
   quorumMaxMemoryBytes: 0,
   transientQueuesTtlSeconds: 1800,
   cancelOnFailover: false,
+  transientQuorum: false,
+  streamFanout: false,
 });
 
 /** An `exchange.declare`. */
@@ -89,20 +101,44 @@ export function validateTopologyFlags(flags: TopologyFlags): void {
       { option: 'oslo_messaging_rabbit.rabbit_quorum_queue', value: true },
     );
   }
+  if (flags.transientQuorum && flags.haQueues) {
+    // The broker refuses x-ha-policy on a quorum queue (406), so the reply queue would fail
+    // at the first call: refused here instead.
+    throw new ConfigurationError(
+      'rabbit_transient_quorum_queue and rabbit_ha_queues both enabled: reply and fanout ' +
+        'queues would be quorum and mirrored at once, which RabbitMQ refuses; turn ' +
+        'rabbit_ha_queues off',
+      { option: 'oslo_messaging_rabbit.rabbit_transient_quorum_queue', value: true },
+    );
+  }
+  if (flags.streamFanout && !flags.transientQuorum) {
+    throw new ConfigurationError(
+      'rabbit_stream_fanout needs rabbit_transient_quorum_queue = true (as oslo.messaging ' +
+        'requires): set it, or turn rabbit_stream_fanout off',
+      { option: 'oslo_messaging_rabbit.rabbit_stream_fanout', value: true },
+    );
+  }
 }
 
 /**
- * Queue arguments as oslo's `_get_queue_arguments` builds them, in its key order:
- * HA, then quorum (type, delivery limit, memory limits), then `x-expires`.
+ * Queue arguments as oslo builds them, in its key order: HA, then quorum (type, delivery
+ * limit, memory limits), then `x-expires` when the TTL is above 0. A stream has only its
+ * type and, with a TTL, `x-max-age` as a string of seconds.
  */
 function queueArguments(
   flags: TopologyFlags,
-  withQuorum: boolean,
+  quorum: boolean,
   ttlSeconds: number,
+  stream = false,
 ): Record<string, unknown> {
+  if (stream) {
+    return ttlSeconds > 0
+      ? { 'x-queue-type': 'stream', 'x-max-age': `${ttlSeconds}s` }
+      : { 'x-queue-type': 'stream' };
+  }
   const args: Record<string, unknown> = {};
   if (flags.haQueues) args['x-ha-policy'] = 'all';
-  if (withQuorum && flags.quorum) {
+  if (quorum) {
     args['x-queue-type'] = 'quorum';
     if (flags.quorumDeliveryLimit > 0) args['x-delivery-limit'] = flags.quorumDeliveryLimit;
     if (flags.quorumMaxMemoryLength > 0) {
@@ -121,10 +157,24 @@ export function topicExchange(name: string, flags: TopologyFlags): ExchangeSpec 
 
 /**
  * `<topic>_fanout`: always that name (a target's exchange is ignored), fanout,
- * non-durable, auto-delete.
+ * auto-delete; durable with transient quorum queues (HEAD), else not.
  */
-export function fanoutExchange(topic: string): ExchangeSpec {
-  return { name: fanoutExchangeName(topic), type: 'fanout', durable: false, autoDelete: true };
+export function fanoutExchange(topic: string, flags: TopologyFlags): ExchangeSpec {
+  return {
+    name: fanoutExchangeName(topic),
+    type: 'fanout',
+    durable: flags.transientQuorum || flags.streamFanout,
+    autoDelete: true,
+  };
+}
+
+/**
+ * The name of a server's fanout queue: `<topic>_fanout_<unique>` (a uuid, or the queue
+ * manager's `<hostname>:<processname>:<counter>`), or the topic's one stream
+ * `<topic>_fanout` under `rabbit_stream_fanout`.
+ */
+export function fanoutQueueFor(topic: string, unique: string, flags: TopologyFlags): string {
+  return flags.streamFanout ? fanoutExchangeName(topic) : fanoutQueueName(topic, unique);
 }
 
 /**
@@ -145,48 +195,51 @@ export function topicConsumer(
       name: queueName,
       durable: flags.durable,
       autoDelete: flags.autoDelete,
-      arguments: queueArguments(flags, true, 0),
+      arguments: queueArguments(flags, flags.quorum, 0),
     },
     binding: { queue: queueName, exchange, routingKey },
   };
 }
 
 /**
- * A per-listener fanout queue `<topic>_fanout_<hex32>`: classic (never quorum in
- * 14.0.3), non-durable, not auto-delete, `x-expires` = TTL, bound to
- * `<topic>_fanout` with key `<topic>` (ignored by a fanout exchange).
+ * A server's fanout queue (see {@link fanoutQueueFor} for its name), not auto-delete,
+ * bound to `<topic>_fanout` with key `<topic>` (ignored by a fanout exchange). Classic and
+ * non-durable with `x-expires` = TTL by default (14.0.3); a durable quorum queue under
+ * `rabbit_transient_quorum_queue`; a durable stream under `rabbit_stream_fanout`.
  */
-export function fanoutConsumer(
-  topic: string,
-  uniqueHex: string,
-  flags: TopologyFlags,
-): ConsumerSpec {
-  const exchange = fanoutExchange(topic);
-  const name = fanoutQueueName(topic, uniqueHex);
+export function fanoutConsumer(topic: string, unique: string, flags: TopologyFlags): ConsumerSpec {
+  const exchange = fanoutExchange(topic, flags);
+  const name = fanoutQueueFor(topic, unique, flags);
   return {
     exchange,
     queue: {
       name,
-      durable: false,
+      durable: flags.transientQuorum || flags.streamFanout,
       autoDelete: false,
-      arguments: queueArguments(flags, false, flags.transientQueuesTtlSeconds),
+      arguments: queueArguments(
+        flags,
+        flags.transientQuorum,
+        flags.transientQueuesTtlSeconds,
+        flags.streamFanout,
+      ),
     },
     binding: { queue: name, exchange: exchange.name, routingKey: topic },
   };
 }
 
 /**
- * A caller's reply queue `reply_<hex32>`: classic, non-durable, not auto-delete,
- * `x-expires` = TTL, no binding (the default exchange routes by queue name).
+ * A caller's reply queue `reply_<unique>`: not auto-delete, `x-expires` = TTL, no binding
+ * (the default exchange routes by queue name). Classic and non-durable by default
+ * (14.0.3); a durable quorum queue under `rabbit_transient_quorum_queue`.
  */
 export function replyConsumer(name: string, flags: TopologyFlags): ConsumerSpec {
   return {
     exchange: undefined,
     queue: {
       name,
-      durable: false,
+      durable: flags.transientQuorum,
       autoDelete: false,
-      arguments: queueArguments(flags, false, flags.transientQueuesTtlSeconds),
+      arguments: queueArguments(flags, flags.transientQuorum, flags.transientQueuesTtlSeconds),
     },
     binding: undefined,
   };
@@ -228,4 +281,13 @@ export function tapConsumer(
 /** Consumer arguments (`basic.consume`), `{}` unless `enable_cancel_on_failover`. */
 export function consumerArguments(flags: TopologyFlags): Record<string, unknown> {
   return flags.cancelOnFailover ? { 'x-cancel-on-ha-failover': true } : {};
+}
+
+/**
+ * Consumer arguments of the fanout stream: only `x-stream-offset`, `"last"` at first and,
+ * after a reconnect, one past the last offset received (as HEAD), so that a server resumes
+ * where it was and skips the stream's history.
+ */
+export function streamConsumerArguments(nextOffset: number | 'last'): Record<string, unknown> {
+  return { 'x-stream-offset': nextOffset };
 }

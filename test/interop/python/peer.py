@@ -77,6 +77,10 @@ def jsonable(value):
 def emit(event, **fields):
     rec = {'event': event}
     rec.update(fields)
+    if event == 'ready':
+        # Which oslo.messaging runs: upstream HEAD has the queue manager, 14.0.3 not.
+        from oslo_messaging._drivers import amqpdriver
+        rec['oslo_head'] = hasattr(amqpdriver, 'QManager')
     line = json.dumps(jsonable(rec))
     with _out_lock:
         sys.stdout.write(line + '\n')
@@ -130,8 +134,16 @@ def load_conf(a):
     for kv in a.default_opt:
         lines.append('%s = %s' % tuple(kv.split('=', 1)))
     lines.append('[oslo_messaging_rabbit]')
-    for kv in a.rabbit_opt:
-        lines.append('%s = %s' % tuple(kv.split('=', 1)))
+    rabbit = {}
+    for kv in a.rabbit_opt:  # a later --rabbit-opt of the same option wins
+        key, value = kv.split('=', 1)
+        rabbit[key] = value
+    for key, value in rabbit.items():
+        lines.append('%s = %s' % (key, value))
+    # HEAD's queue manager takes a file lock there (ignored by 14.0.3).
+    lock_path = os.path.join(tempfile.gettempdir(), 'omti-peer-locks')
+    os.makedirs(lock_path, exist_ok=True)
+    lines += ['[oslo_concurrency]', 'lock_path = %s' % lock_path]
     tmpdir = tempfile.mkdtemp(prefix='omti-peer-')
     try:
         path = os.path.join(tmpdir, 'peer.conf')
