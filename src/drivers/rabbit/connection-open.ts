@@ -137,6 +137,55 @@ function saslCredentials(
   }
 }
 
+/** The parts of amqplib's connection that {@link coalesceWrites} uses (not in its types). */
+interface AmqplibInternals {
+  readonly stream?: { cork?: () => void; uncork?: () => void };
+  readonly muxer?: { _readIncoming?: () => void };
+}
+
+/**
+ * One socket write per event-loop turn instead of one per frame.
+ *
+ * amqplib queues every frame (a publish's method, header and body; an ack) on its
+ * channel and, once per turn of the event loop, writes each queued frame to the socket
+ * with its own `write()`: on a loopback socket that is one system call, and one TCP
+ * segment for the broker to read, per frame. Corking the socket while amqplib writes
+ * what it queued hands all of it to the kernel in one `writev`; the bytes and their
+ * order are unchanged. amqplib's back-pressure still works: `write()` reports the
+ * socket full once the corked bytes reach its high-water mark, and amqplib waits for
+ * `drain` as before. If an amqplib release moves these internals, nothing is changed
+ * (`test/functional/rabbit-amqplib-internals.test.ts` fails so that it is noticed).
+ *
+ * @returns whether writes are coalesced on this connection
+ * @internal
+ */
+export function coalesceWrites(model: ChannelModel): boolean {
+  const internals = model.connection as unknown as AmqplibInternals;
+  const stream = internals.stream;
+  const muxer = internals.muxer;
+  const writeQueued = muxer?._readIncoming;
+  if (
+    stream === undefined ||
+    muxer === undefined ||
+    typeof writeQueued !== 'function' ||
+    typeof stream.cork !== 'function' ||
+    typeof stream.uncork !== 'function'
+  ) {
+    return false;
+  }
+  const cork = stream.cork.bind(stream);
+  const uncork = stream.uncork.bind(stream);
+  muxer._readIncoming = function writeCorked(this: unknown): void {
+    cork();
+    try {
+      writeQueued.call(this);
+    } finally {
+      uncork();
+    }
+  };
+  return true;
+}
+
 /**
  * Opens an AMQP connection to one host. Rejects on refusal, TLS or login failure, or when
  * the TCP connect plus handshake take longer than `connectTimeoutMs`.
@@ -168,6 +217,7 @@ export async function openAmqpConnection(
     credentials: saslCredentials(settings.loginMethod, host),
   };
   const model = await connect(target, socket);
+  coalesceWrites(model);
   const stream = (model.connection as unknown as { stream?: { localPort?: number } }).stream;
   const conn: AmqpConnection = {
     model,
