@@ -226,13 +226,13 @@ export class TransportHooks {
     return {
       start: (onMessage) =>
         listener.start((message) => {
-          const seen: DeliveryObserver[] = [];
+          let seen: DeliveryObserver[] | undefined;
           for (const hook of hooks) {
-            if (hook.active?.() === false) continue;
+            if (hook.onDeliver === undefined || hook.active?.() === false) continue;
             const observer = safely(logger, () => hook.onDeliver?.({ kind, message, target }));
-            if (observer !== undefined) seen.push(observer);
+            if (observer !== undefined) (seen ??= []).push(observer);
           }
-          if (seen.length > 0) observers.set(message, seen);
+          if (seen !== undefined) observers.set(message, seen);
           onMessage(message);
         }),
       stop: () => listener.stop(),

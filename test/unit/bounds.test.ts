@@ -70,3 +70,20 @@ test('DuplicateCache - holds the measured number of ids, evicting the oldest', (
   assert.equal(cache.has(undefined), false);
   assert.throws(() => new DuplicateCache(0), RangeError);
 });
+
+test('DuplicateCache - over many wraps it keeps exactly the last ids; a repeated id is no new entry', () => {
+  const cache = new DuplicateCache(3);
+  for (const id of ['a', 'b', 'c', 'd', 'e']) cache.add(id);
+  assert.deepEqual(
+    ['a', 'b', 'c', 'd', 'e'].filter((id) => cache.has(id)),
+    ['c', 'd', 'e'],
+  );
+  cache.add('d'); // already held: evicts nothing
+  assert.equal(cache.has('c'), true);
+  for (let i = 0; i < 10_000; i++) cache.add(`n${i}`);
+  assert.equal(cache.size, 3);
+  assert.deepEqual(
+    ['n9996', 'n9997', 'n9998', 'n9999'].map((id) => cache.has(id)),
+    [false, true, true, true],
+  );
+});

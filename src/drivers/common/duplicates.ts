@@ -36,14 +36,21 @@
  */
 export const DUPLICATE_CACHE_SIZE = 4096;
 
-/** The most recently recorded `_unique_id`s of one listener, oldest evicted first. */
+/**
+ * The most recently recorded `_unique_id`s of one listener, oldest evicted first.
+ *
+ * A set answers `has`; a ring of the same ids, in the order they were recorded, names
+ * the one to evict in constant time (taking the first entry of a set whose front was
+ * deleted over and over makes V8 step over the deleted slots each time).
+ */
 export class DuplicateCache {
   readonly #ids = new Set<string>();
-  readonly #size: number;
+  readonly #ring: (string | undefined)[];
+  #next = 0;
 
   constructor(size: number = DUPLICATE_CACHE_SIZE) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError('size must be an integer >= 1');
-    this.#size = size;
+    this.#ring = new Array<string | undefined>(size).fill(undefined);
   }
 
   /** How many ids are held. */
@@ -59,11 +66,11 @@ export class DuplicateCache {
   /** Record an id; the oldest falls out once the cache is full. */
   add(id: string | undefined): void {
     if (id === undefined || this.#ids.has(id)) return;
+    const slot = this.#next;
+    const oldest = this.#ring[slot];
+    if (oldest !== undefined) this.#ids.delete(oldest);
+    this.#ring[slot] = id;
     this.#ids.add(id);
-    if (this.#ids.size > this.#size) {
-      // A Set iterates in insertion order: the first id is the oldest.
-      const oldest = this.#ids.values().next();
-      if (oldest.done !== true) this.#ids.delete(oldest.value);
-    }
+    this.#next = slot + 1 === this.#ring.length ? 0 : slot + 1;
   }
 }
