@@ -446,8 +446,9 @@ test('encodeEnvelope - converts Dates and other non-JSON values as jsonutils.dum
 });
 
 test('hex32 and uuid36 - are fresh uuid4 values in the two oslo forms', () => {
-  const ids = new Set(Array.from({ length: 100 }, () => hex32()));
-  assert.equal(ids.size, 100);
+  // Across several refills of the pool of random bytes (256 ids each).
+  const ids = new Set(Array.from({ length: 1000 }, () => hex32()));
+  assert.equal(ids.size, 1000);
   for (const id of ids) assert.match(id, /^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
   assert.match(uuid36(), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 });

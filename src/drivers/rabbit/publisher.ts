@@ -42,6 +42,30 @@ export interface PublishTarget {
 
 const NO_HEADERS: MessageHeaders = Object.freeze({});
 
+/** Declaration keys of the (memoised, so long-lived) descriptions a driver publishes to. */
+const keys = new WeakMap<object, string>();
+
+/** What a publish declares first, as a key of the publisher's declared-on-this-channel set. */
+function declarationKey(
+  queue: ConsumerSpec | undefined,
+  exchange: ExchangeSpec | undefined,
+): string | undefined {
+  const binding = queue?.binding;
+  const spec = binding !== undefined ? queue : exchange;
+  if (spec === undefined) return undefined;
+  let key = keys.get(spec);
+  if (key === undefined) {
+    if (binding !== undefined) {
+      key = `q\u0000${binding.exchange}\u0000${queue?.queue.name}`;
+    } else {
+      const x = spec as ExchangeSpec;
+      key = `x\u0000${x.name}\u0000${x.type}\u0000${x.durable}\u0000${x.autoDelete}`;
+    }
+    keys.set(spec, key);
+  }
+  return key;
+}
+
 /** Bounds of one publish. */
 export interface PublishBounds {
   readonly retry?: number | undefined;
@@ -106,12 +130,7 @@ export class Publisher {
       const exchange = this.#effective(target.exchange);
       // Declarations are per channel (and cached there): once this publisher saw them
       // done on the channel that is ready now, the common path skips their awaits.
-      let key: string | undefined;
-      if (queue !== undefined && queue.binding !== undefined) {
-        key = `q\u0000${queue.binding.exchange}\u0000${queue.queue.name}`;
-      } else if (exchange !== undefined) {
-        key = `x\u0000${exchange.name}\u0000${exchange.type}\u0000${exchange.durable}\u0000${exchange.autoDelete}`;
-      }
+      const key = declarationKey(queue, exchange);
       if (key !== undefined && !this.#isDeclared(key)) {
         await this.#declare(target.notifierQueue, exchange, key, bounds);
       }

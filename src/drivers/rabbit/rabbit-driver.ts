@@ -36,7 +36,20 @@ import { Publisher, type PublishTarget } from './publisher.js';
 import { ReplyQueue } from './reply-queue.js';
 import { ReplySender } from './reply-sender.js';
 import { RabbitRpcListener } from './rpc-listener.js';
-import { fanoutExchange, notifierQueue, topicExchange } from './topology.js';
+import {
+  fanoutExchange,
+  notifierQueue,
+  topicExchange,
+  type ConsumerSpec,
+  type ExchangeSpec,
+} from './topology.js';
+
+/**
+ * How many exchange and notification-queue descriptions a driver keeps for reuse. A
+ * transport publishes to a handful of them; one that publishes to ever new names
+ * starts over when the memo is full, so it stays bounded.
+ */
+const SPEC_MEMO_SIZE = 256;
 
 /** Why the reply-queue setup and publish of a call stopped: the call had ended. */
 const CALL_ENDED = new Error('The call ended');
@@ -52,6 +65,12 @@ export class RabbitDriver implements TransportDriver {
   #publisher: Publisher | undefined;
   #replyQueue: ReplyQueue | undefined;
   #closed = false;
+  /**
+   * Exchange and notification-queue descriptions by name, made once: every publish to
+   * the same place hands the publisher the same objects (its declared-on-this-channel
+   * check then costs a lookup, not a description and a key built per message).
+   */
+  readonly #specs = new Map<string, ExchangeSpec | ConsumerSpec>();
 
   constructor(context: DriverContext<RabbitDriverSettings>) {
     this.#context = context;
@@ -98,7 +117,7 @@ export class RabbitDriver implements TransportDriver {
         headers,
       };
     } else {
-      const exchange = topicExchange(target.exchange, this.settings.topology);
+      const exchange = this.#topicExchange(target.exchange);
       publishTarget = {
         exchange,
         exchangeName: exchange.name,
@@ -183,16 +202,35 @@ export class RabbitDriver implements TransportDriver {
     const routingKey = notificationRoutingKey(target.topic, message.priority);
     await this.#sender().publish(
       {
-        exchange: topicExchange(exchangeName, this.settings.topology),
+        exchange: this.#topicExchange(exchangeName),
         exchangeName,
         routingKey,
         mandatory: false,
-        notifierQueue: notifierQueue(exchangeName, routingKey, this.settings.topology),
+        notifierQueue: this.#notifierQueue(exchangeName, routingKey),
         headers: request.headers,
       },
       Buffer.from(body, 'utf8'),
       { retry: request.retry, timeoutMs: request.timeoutMs, signal: request.signal },
     );
+  }
+
+  #topicExchange(name: string): ExchangeSpec {
+    return this.#memo(`x\u0000${name}`, () => topicExchange(name, this.settings.topology));
+  }
+
+  #notifierQueue(exchange: string, routingKey: string): ConsumerSpec {
+    return this.#memo(`q\u0000${exchange}\u0000${routingKey}`, () =>
+      notifierQueue(exchange, routingKey, this.settings.topology),
+    );
+  }
+
+  #memo<T extends ExchangeSpec | ConsumerSpec>(key: string, make: () => T): T {
+    const known = this.#specs.get(key);
+    if (known !== undefined) return known as T;
+    if (this.#specs.size >= SPEC_MEMO_SIZE) this.#specs.clear();
+    const made = make();
+    this.#specs.set(key, made);
+    return made;
   }
 
   listen(request: RpcListenRequest): DriverListener<RpcIncomingMessage> {
