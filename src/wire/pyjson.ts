@@ -27,8 +27,10 @@ export type PyDumpsFallback = (value: unknown) => unknown;
 
 // Characters Python escapes with ensure_ascii: `"`, `\`, C0 controls, and DEL (0x7f) and up.
 // JSON.stringify escapes the same set except DEL and non-ASCII, which are left as they are.
-// eslint-disable-next-line no-control-regex
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u007f-\uffff]/;
+// A text is written as it is when it holds only the other characters: printable ASCII but
+// `"` and `\`. (Matching the whole text against that class is faster in V8 than searching
+// it for a character outside it; strings up to a few KB are written for every message.)
+const WRITTEN_AS_IS = /^[\u0020\u0021\u0023-\u005b\u005d-\u007e]*$/;
 // Matches UTF-16 code units (no `u` flag), so an astral character becomes its surrogate pair
 // of escapes, as in Python. JSON.stringify has already escaped lone surrogates, in lower case.
 const NON_ASCII = /[\u007f-\uffff]/g;
@@ -76,7 +78,7 @@ interface Writer {
 }
 
 function writeString(text: string, w: Writer): string {
-  if (!NEEDS_ESCAPE.test(text)) return w.nested ? '\\"' + text + '\\"' : '"' + text + '"';
+  if (WRITTEN_AS_IS.test(text)) return w.nested ? '\\"' + text + '\\"' : '"' + text + '"';
   const quoted = JSON.stringify(text).replace(NON_ASCII, escapeCodeUnit);
   // The quoted text is ASCII, so JSON.stringify only escapes its `"` and `\` again.
   return w.nested ? JSON.stringify(quoted).slice(1, -1) : quoted;
