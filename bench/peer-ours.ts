@@ -96,8 +96,8 @@ async function client(): Promise<void> {
     if (command.cmd === 'quit') return {};
     const cpu = process.cpuUsage();
     const options = {
-      messages: undefined,
-      durationMs: command.durationMs,
+      messages: command.messages,
+      durationMs: command.messages === undefined ? command.durationMs : undefined,
       concurrency: command.concurrency,
       payloadSize: command.payloadSize,
     };

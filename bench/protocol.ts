@@ -25,7 +25,9 @@ export type ClientCommand =
       cmd: 'run';
       shape: Shape;
       concurrency: number;
+      /** Send for this long, or (when `messages` is given) until that many were sent. */
       durationMs: number;
+      messages?: number;
       payloadSize: number;
     }
   | { id: number; cmd: 'quit' };
