@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { brokerVersion, deleteAll, prefillNotifications } from './amqp.js';
+import { BrokerCpu } from './broker-cpu.js';
 import { PeerProcess } from './peer-process.js';
 import type { ClientResult, ServerResult, Shape } from './protocol.js';
 
@@ -104,6 +105,8 @@ interface Measurement {
   cpuUsPerMsg: number;
   clientCpuUsPerMsg: number;
   serverCpuUsPerMsg: number;
+  /** The broker process's CPU over the window (NaN when it cannot be read). */
+  brokerCpuUsPerMsg: number;
   sent: number;
   received: number;
   errors: number;
@@ -113,6 +116,7 @@ interface Measurement {
 }
 
 const runId = randomBytes(4).toString('hex');
+const brokerCpu = BrokerCpu.find(URL_);
 
 function peerCommand(impl: ImplName, role: string, names: Impl['names']): [string, string[]] {
   const args = [
@@ -158,8 +162,9 @@ async function runOnce(
   impl: Impl,
   spec: ShapeSpec,
   durationMs: number,
-): Promise<[ClientResult, ServerResult]> {
+): Promise<[ClientResult, ServerResult, number]> {
   await impl.server.request({ cmd: 'reset' }, 10_000);
+  const broker0 = brokerCpu?.cpuMs() ?? NaN;
   const c = await impl.client.request<ClientResult>(
     {
       cmd: 'run',
@@ -174,12 +179,12 @@ async function runOnce(
     { cmd: 'expect', count: c.sent, timeoutMs: 120_000 },
     130_000,
   );
-  return [c, s];
+  return [c, s, (brokerCpu?.cpuMs() ?? NaN) - broker0];
 }
 
 async function measure(impl: Impl, spec: ShapeSpec): Promise<Measurement> {
   await runOnce(impl, spec, WARMUP_MS);
-  const [c, s] = await runOnce(impl, spec, DURATION_MS);
+  const [c, s, brokerMs] = await runOnce(impl, spec, DURATION_MS);
   const end = spec.shape === 'call' ? c.endAt : Math.max(c.endAt, s.lastAt);
   const seconds = (end - c.startAt) / 1000;
   const per = (ms: number): number => (c.sent > 0 ? (ms * 1000) / c.sent : NaN);
@@ -190,6 +195,7 @@ async function measure(impl: Impl, spec: ShapeSpec): Promise<Measurement> {
     cpuUsPerMsg: per(c.cpuMs + s.cpuMs),
     clientCpuUsPerMsg: per(c.cpuMs),
     serverCpuUsPerMsg: per(s.cpuMs),
+    brokerCpuUsPerMsg: per(brokerMs),
     sent: c.sent,
     received: s.received,
     errors: c.errors,
@@ -262,6 +268,18 @@ async function memoryCheck(impl: 'ours' | 'raw'): Promise<MemoryCheck> {
   }
 }
 
+/**
+ * The broker process's CPU rate (ms per second) over 2 s before the run, while no peer of
+ * ours runs: its own background work and whatever others do on it. NaN without a figure.
+ */
+async function brokerIdleRate(): Promise<number> {
+  if (brokerCpu === undefined) return NaN;
+  const t0 = performance.now();
+  const c0 = brokerCpu.cpuMs();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  return ((brokerCpu.cpuMs() - c0) * 1000) / (performance.now() - t0);
+}
+
 function machine(broker: string): string[] {
   const cpus = os.cpus();
   let python: string;
@@ -300,6 +318,7 @@ function amqplibVersion(): string {
 async function main(): Promise<void> {
   const started = performance.now();
   const broker = await brokerVersion(URL_);
+  const brokerIdle = await brokerIdleRate();
   log(
     `run ${runId}: ${IMPLS.join(', ')}; ${shapes.length} shapes x ${REPS} reps of ${DURATION_MS / 1000} s`,
   );
@@ -356,7 +375,7 @@ async function main(): Promise<void> {
     }
   }
   const minutes = (performance.now() - started) / 60_000;
-  const report = renderReport(results, peakRss, memory, broker, minutes);
+  const report = renderReport(results, peakRss, memory, broker, brokerIdle, minutes);
   process.stdout.write(report);
   if (values.json !== undefined) {
     writeFileSync(
@@ -375,11 +394,22 @@ async function main(): Promise<void> {
   }
 }
 
+/** How the broker's CPU was measured, and what inflates it. */
+function brokerNote(brokerIdle: number): string[] {
+  if (brokerCpu === undefined) {
+    return ['Broker CPU: not measured (no local broker process found; set BENCH_BROKER_PID).'];
+  }
+  return [
+    `Broker CPU: user + system time of the broker's OS process (pid ${brokerCpu.pid}, ${brokerCpu.name()}, found by ${brokerCpu.source}) over each measured window, per message. It includes the broker's own background work and whatever others do on a shared broker: ${Number.isFinite(brokerIdle) ? `${brokerIdle.toFixed(0)} ms of CPU per second` : 'not measured'} in the 2 s before the run, with none of this run's peers connected. That load inflates every figure, more so for slower implementations (the same background work over fewer messages): compare the ratios within a run, not figures across runs.`,
+  ];
+}
+
 function renderReport(
   results: Map<string, Map<ImplName, Measurement[]>>,
   peakRss: Map<string, number>,
   memory: readonly MemoryCheck[],
   broker: string,
+  brokerIdle: number,
   minutes: number,
 ): string {
   const med = (shape: string, impl: ImplName, key: keyof Measurement): number =>
@@ -391,8 +421,8 @@ function renderReport(
     '',
   );
   lines.push(
-    '| shape | ours msg/s | oslo msg/s | raw msg/s | ours/oslo | ours/raw | p50 ms ours / oslo / raw | p99 ms ours / oslo / raw | CPU µs/msg ours / oslo / raw |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| shape | ours msg/s | oslo msg/s | raw msg/s | ours/oslo | ours/raw | p50 ms ours / oslo / raw | p99 ms ours / oslo / raw | CPU µs/msg ours / oslo / raw | broker CPU µs/msg ours / oslo / raw |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   const verdicts: string[] = [];
   for (const spec of shapes) {
@@ -403,8 +433,9 @@ function renderReport(
     const p50 = (i: ImplName): number => med(spec.id, i, 'p50');
     const p99 = (i: ImplName): number => med(spec.id, i, 'p99');
     const cpu = (i: ImplName): number => med(spec.id, i, 'cpuUsPerMsg');
+    const bcpu = (i: ImplName): number => med(spec.id, i, 'brokerCpuUsPerMsg');
     lines.push(
-      `| ${spec.label} | ${fmtRate(ours)} | ${fmtRate(oslo)} | ${fmtRate(raw)} | ${fmtRatio(ours / oslo)} | ${fmtRatio(ours / raw)} | ${fmtMs(p50('ours'))} / ${fmtMs(p50('oslo'))} / ${fmtMs(p50('raw'))} | ${fmtMs(p99('ours'))} / ${fmtMs(p99('oslo'))} / ${fmtMs(p99('raw'))} | ${fmtUs(cpu('ours'))} / ${fmtUs(cpu('oslo'))} / ${fmtUs(cpu('raw'))} |`,
+      `| ${spec.label} | ${fmtRate(ours)} | ${fmtRate(oslo)} | ${fmtRate(raw)} | ${fmtRatio(ours / oslo)} | ${fmtRatio(ours / raw)} | ${fmtMs(p50('ours'))} / ${fmtMs(p50('oslo'))} / ${fmtMs(p50('raw'))} | ${fmtMs(p99('ours'))} / ${fmtMs(p99('oslo'))} / ${fmtMs(p99('raw'))} | ${fmtUs(cpu('ours'))} / ${fmtUs(cpu('oslo'))} / ${fmtUs(cpu('raw'))} | ${fmtUs(bcpu('ours'))} / ${fmtUs(bcpu('oslo'))} / ${fmtUs(bcpu('raw'))} |`,
     );
     const misses: string[] = [];
     if (ours / raw < 0.8) misses.push(`${fmtRatio(ours / raw)} of raw (target >= 0.80x)`);
@@ -424,12 +455,13 @@ function renderReport(
     ...verdicts,
     '',
   );
-  lines.push('CPU split, client + server µs/msg (medians):', '');
+  lines.push('CPU split, client + server µs/msg, and the broker (medians):', '');
   for (const spec of shapes) {
     const part = (i: ImplName): string =>
-      `${i} ${fmtUs(med(spec.id, i, 'clientCpuUsPerMsg'))} + ${fmtUs(med(spec.id, i, 'serverCpuUsPerMsg'))}`;
+      `${i} ${fmtUs(med(spec.id, i, 'clientCpuUsPerMsg'))} + ${fmtUs(med(spec.id, i, 'serverCpuUsPerMsg'))} (broker ${fmtUs(med(spec.id, i, 'brokerCpuUsPerMsg'))})`;
     lines.push(`- ${spec.label}: ${IMPLS.map(part).join('; ')}`);
   }
+  lines.push('', ...brokerNote(brokerIdle));
   lines.push('', 'Peak RSS over the whole run (MiB):', '');
   for (const impl of IMPLS) {
     const s = peakRss.get(`${impl}-server`);
