@@ -317,6 +317,7 @@ function amqplibVersion(): string {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  const loadBefore = loadAverage();
   const broker = await brokerVersion(URL_);
   const brokerIdle = await brokerIdleRate();
   log(
@@ -375,7 +376,13 @@ async function main(): Promise<void> {
     }
   }
   const minutes = (performance.now() - started) / 60_000;
-  const report = renderReport(results, peakRss, memory, broker, brokerIdle, minutes);
+  const report = renderReport(results, peakRss, memory, {
+    broker,
+    brokerIdle,
+    minutes,
+    loadBefore,
+    loadAfter: loadAverage(),
+  });
   process.stdout.write(report);
   if (values.json !== undefined) {
     writeFileSync(
@@ -404,20 +411,156 @@ function brokerNote(brokerIdle: number): string[] {
   ];
 }
 
+interface RunInfo {
+  broker: string;
+  brokerIdle: number;
+  minutes: number;
+  loadBefore: string;
+  loadAfter: string;
+}
+
+/** The command that produced this report, as one can paste it. */
+function commandLine(): string {
+  const args = process.argv.slice(2).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`));
+  return ['npx tsx bench/run.ts', ...args].join(' ');
+}
+
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
+}
+
+function loadWarning(run: RunInfo): string {
+  const cores = os.cpus().length;
+  const one = (l: string): number => Number(l.split(' / ')[0]);
+  return Math.max(one(run.loadBefore), one(run.loadAfter)) > cores
+    ? `: above the core count, others were busy (figures are noisy; read the ratios)`
+    : '';
+}
+
+/** The goals of issue 15, ours against raw amqplib, per shape. */
+const ISSUE15: Record<string, { rate?: number; p50?: number; cpu?: number; broker: number }> = {
+  'notify-64': { rate: 0.9, cpu: 1.25, broker: 1.1 },
+  'cast-64': { rate: 0.9, cpu: 1.25, broker: 1.1 },
+  'call-16': { rate: 0.8, cpu: 1.25, broker: 1.1 },
+  'call-1': { p50: 1.15, broker: 1.1 },
+};
+
+/** `median (min-max)` of a metric over the repetitions. */
+function spread(xs: readonly number[], fmt: (x: number) => string): string {
+  const ok = xs.filter((x) => Number.isFinite(x));
+  if (ok.length === 0) return '-';
+  if (ok.length === 1) return fmt(ok[0]!);
+  return `${fmt(median(ok))} (${fmt(Math.min(...ok))}–${fmt(Math.max(...ok))})`;
+}
+
+/**
+ * Issue 15's report: per shape, every implementation's medians with their min-max over
+ * the repetitions, then ours/raw ratios taken repetition by repetition (both ran in the same
+ * repetition, one after the other) against the goals.
+ */
+function renderIssue15(results: Map<string, Map<ImplName, Measurement[]>>, run: RunInfo): string[] {
+  const ids = shapes.map((s) => s.id).filter((id) => id in ISSUE15);
+  if (ids.length === 0 || !IMPLS.includes('ours') || !IMPLS.includes('raw')) return [];
+  const lines: string[] = [
+    '## Issue 15: ours against raw amqplib',
+    '',
+    `Command: \`${commandLine()}\` (run ${runId}, ${run.minutes.toFixed(1)} minutes).`,
+    '',
+    `Machine load: ${os.cpus().length} cores; load average (1/5/15 min) before the run ${run.loadBefore}, after ${run.loadAfter}${loadWarning(run)}. Broker CPU at rest before the run: ${Number.isFinite(run.brokerIdle) ? `${run.brokerIdle.toFixed(0)} ms per second` : 'not measured'}.`,
+    '',
+    `Medians over ${REPS} interleaved repetitions (min–max). CPU is client + server process CPU; broker is the broker process's CPU over the same window.`,
+    '',
+    '| shape | impl | msg/s | p50 ms | CPU µs/msg (client + server) | broker CPU µs/msg |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  const of = (id: string, impl: ImplName): Measurement[] => results.get(id)?.get(impl) ?? [];
+  for (const id of ids) {
+    for (const impl of IMPLS) {
+      const ms = of(id, impl);
+      if (ms.length === 0) continue;
+      lines.push(
+        `| ${id} | ${impl} | ${spread(
+          ms.map((m) => m.rate),
+          fmtRate,
+        )} | ${spread(
+          ms.map((m) => m.p50),
+          fmtMs,
+        )} | ${spread(
+          ms.map((m) => m.cpuUsPerMsg),
+          fmtUs,
+        )} | ${spread(
+          ms.map((m) => m.brokerCpuUsPerMsg),
+          fmtUs,
+        )} |`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    'Ratios ours/raw: the median of the per-repetition ratios (min–max), against the goals of issue 15:',
+    '',
+    '| shape | metric | ours/raw | goal | status |',
+    '| --- | --- | ---: | ---: | --- |',
+  );
+  let met = 0;
+  let total = 0;
+  for (const id of ids) {
+    const ours = of(id, 'ours');
+    const raw = of(id, 'raw');
+    const n = Math.min(ours.length, raw.length);
+    const ratios = (key: keyof Measurement): number[] =>
+      Array.from({ length: n }, (_, i) => (ours[i]![key] as number) / (raw[i]![key] as number));
+    const goal = ISSUE15[id]!;
+    const rows: [string, keyof Measurement, number | undefined, 'min' | 'max'][] = [
+      ['throughput', 'rate', goal.rate, 'min'],
+      ['p50 latency', 'p50', goal.p50, 'max'],
+      ['CPU per message (client + server)', 'cpuUsPerMsg', goal.cpu, 'max'],
+      ['broker CPU per message', 'brokerCpuUsPerMsg', goal.broker, 'max'],
+    ];
+    for (const [label, key, limit, kind] of rows) {
+      const rs = ratios(key);
+      const m = median(rs);
+      let status = '';
+      if (limit !== undefined) {
+        total += 1;
+        const ok = kind === 'min' ? m >= limit : m <= limit;
+        if (!Number.isFinite(m)) status = 'not measured';
+        else if (ok) {
+          met += 1;
+          status = 'met';
+        } else status = '**not met**';
+      }
+      const goalText =
+        limit === undefined ? '' : `${kind === 'min' ? '≥' : '≤'} ${limit.toFixed(2)}x`;
+      lines.push(`| ${id} | ${label} | ${spread(rs, fmtRatio)} | ${goalText} | ${status} |`);
+    }
+  }
+  lines.push('', `Goals met: ${met} of ${total}.`);
+  return lines;
+}
+
 function renderReport(
   results: Map<string, Map<ImplName, Measurement[]>>,
   peakRss: Map<string, number>,
   memory: readonly MemoryCheck[],
-  broker: string,
-  brokerIdle: number,
-  minutes: number,
+  run: RunInfo,
 ): string {
+  const { broker, brokerIdle, minutes } = run;
   const med = (shape: string, impl: ImplName, key: keyof Measurement): number =>
     median((results.get(shape)?.get(impl) ?? []).map((m) => m[key] as number));
   const lines: string[] = [];
-  lines.push(`Machine:`, '', ...machine(broker), '');
   lines.push(
-    `Run: \`npx tsx bench/run.ts${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}\`: ${REPS} repetitions x ${DURATION_MS / 1000} s per shape and implementation, interleaved; payload ${PAYLOAD} bytes; ${minutes.toFixed(1)} minutes in all. Medians.`,
+    `Machine:`,
+    '',
+    ...machine(broker),
+    `- load average (1/5/15 min) before: ${run.loadBefore}; after: ${run.loadAfter} (${os.cpus().length} cores)${loadWarning(run)}`,
+    '',
+  );
+  lines.push(
+    `Run: \`${commandLine()}\`: ${REPS} repetitions x ${DURATION_MS / 1000} s per shape and implementation, interleaved; payload ${PAYLOAD} bytes; ${minutes.toFixed(1)} minutes in all. Medians.`,
     '',
   );
   lines.push(
@@ -461,7 +604,7 @@ function renderReport(
       `${i} ${fmtUs(med(spec.id, i, 'clientCpuUsPerMsg'))} + ${fmtUs(med(spec.id, i, 'serverCpuUsPerMsg'))} (broker ${fmtUs(med(spec.id, i, 'brokerCpuUsPerMsg'))})`;
     lines.push(`- ${spec.label}: ${IMPLS.map(part).join('; ')}`);
   }
-  lines.push('', ...brokerNote(brokerIdle));
+  lines.push('', ...brokerNote(brokerIdle), '', ...renderIssue15(results, run));
   lines.push('', 'Peak RSS over the whole run (MiB):', '');
   for (const impl of IMPLS) {
     const s = peakRss.get(`${impl}-server`);
