@@ -40,6 +40,7 @@ const { values, positionals } = parseArgs({
     'notify-topic': { type: 'string' },
     server: { type: 'string', default: 'bench' },
     'no-rpc': { type: 'boolean', default: false },
+    'no-notify': { type: 'boolean', default: false },
   },
 });
 const role = positionals[0];
@@ -63,13 +64,15 @@ async function server(): Promise<void> {
   const rpc = values['no-rpc']
     ? undefined
     : getRpcServer(rpcTransport, { exchange, topic: rpcTopic, server: values.server }, [endpoint]);
-  const listener = getNotificationListener(
-    notifyTransport,
-    [new Target({ exchange, topic: notifyTopic })],
-    [{ info: () => counter.record() }],
-  );
+  const listener = values['no-notify']
+    ? undefined
+    : getNotificationListener(
+        notifyTransport,
+        [new Target({ exchange, topic: notifyTopic })],
+        [{ info: () => counter.record() }],
+      );
   await rpc?.start();
-  await listener.start();
+  await listener?.start();
   reply({ event: 'ready' });
   await serveCommands<ServerCommand>(async (command) => {
     switch (command.cmd) {
@@ -83,7 +86,7 @@ async function server(): Promise<void> {
     }
   });
   await rpc?.close();
-  await listener.close();
+  await listener?.close();
   await rpcTransport.cleanup();
   await notifyTransport.cleanup();
 }

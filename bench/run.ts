@@ -23,7 +23,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { brokerVersion, deleteAll, prefillNotifications } from './amqp.js';
+import { brokerVersion, deleteAll, feed } from './amqp.js';
 import { BrokerCpu } from './broker-cpu.js';
 import { PeerProcess } from './peer-process.js';
 import type { ClientResult, ServerResult, Shape } from './protocol.js';
@@ -50,7 +50,11 @@ const REPS = Number(values.reps ?? (quick ? 2 : 5));
 const DURATION_MS = Number(values.duration ?? (quick ? 1 : 3)) * 1000;
 const WARMUP_MS = Number(values.warmup ?? (quick ? 0.3 : 0.5)) * 1000;
 const PAYLOAD = Number(values['payload-size']);
-const MEMORY_COUNT = Number(values.memory ?? (quick ? 20_000 : 100_000));
+const MEMORY_COUNT = Number(values.memory ?? (quick ? 20_000 : 1_000_000));
+/** Memory samples per check. */
+const MEMORY_SAMPLES = 20;
+/** The backlog the feeder keeps at most in the broker during a memory check. */
+const MEMORY_BACKLOG = 20_000;
 // Reply and fanout queues expire a minute after their owner left (no 30-minute leftovers).
 const URL_ = values.url.includes('?') ? values.url : `${values.url}?rabbit_transient_queues_ttl=60`;
 
@@ -222,39 +226,51 @@ function log(message: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 }
 
+type MemoryKind = 'listener' | 'rpc-server';
+
 interface MemoryCheck {
-  impl: ImplName;
+  impl: 'ours' | 'raw';
+  kind: MemoryKind;
   count: number;
   seconds: number;
   samples: NonNullable<ServerResult['samples']>;
 }
 
 /**
- * One listener (a fresh server peer) consumes `MEMORY_COUNT` notifications in oslo's
- * envelope, published as fast as the broker confirms them, so a backlog builds.
+ * One fresh server peer (ours: only a notification listener, or only an RPC server; raw:
+ * its consumer) takes `MEMORY_COUNT` messages in oslo's envelope (INFO notifications, or
+ * calls whose replies the feeder drops), published as fast as the broker confirms them
+ * with at most `MEMORY_BACKLOG` waiting. The peer runs with `--expose-gc`: RSS is sampled
+ * as it is, heap used after a full collection, `MEMORY_SAMPLES` times.
  */
-async function memoryCheck(impl: 'ours' | 'raw'): Promise<MemoryCheck> {
-  const names = namesOf(`mem_${impl}`);
+async function memoryCheck(impl: 'ours' | 'raw', kind: MemoryKind): Promise<MemoryCheck> {
+  const names = namesOf(`mem_${impl}_${kind === 'listener' ? 'l' : 'r'}`);
   const [cmd, args] = peerCommand(impl, 'server', names);
-  const peer = new PeerProcess(
-    `${impl}-listener`,
-    cmd,
-    impl === 'ours' ? [...args, '--no-rpc'] : args,
-    ROOT,
-  );
+  const only = impl === 'ours' ? [kind === 'listener' ? '--no-rpc' : '--no-notify'] : [];
+  const peer = new PeerProcess(`${impl}-${kind}`, cmd, ['--expose-gc', ...args, ...only], ROOT);
   try {
     await peer.ready();
     await peer.request({ cmd: 'reset' }, 10_000);
     const start = performance.now();
-    const every = Math.max(1, Math.floor(MEMORY_COUNT / 10));
+    const every = Math.max(1, Math.floor(MEMORY_COUNT / MEMORY_SAMPLES));
+    const timeoutMs = Math.max(600_000, MEMORY_COUNT * 3);
     const done = peer.request<ServerResult>(
-      { cmd: 'expect', count: MEMORY_COUNT, timeoutMs: 600_000, sampleEvery: every },
-      610_000,
+      { cmd: 'expect', count: MEMORY_COUNT, timeoutMs, sampleEvery: every },
+      timeoutMs + 10_000,
     );
-    await prefillNotifications(URL_, names.exchange, names.notifyTopic, MEMORY_COUNT, PAYLOAD);
+    await feed(URL_, {
+      exchange: names.exchange,
+      topic: kind === 'listener' ? names.notifyTopic : names.rpcTopic,
+      kind: kind === 'listener' ? 'notify' : 'call',
+      count: MEMORY_COUNT,
+      payloadSize: PAYLOAD,
+      maxBacklog: MEMORY_BACKLOG,
+      until: done,
+    });
     const result = await done;
     return {
       impl,
+      kind,
       count: result.received,
       seconds: (performance.now() - start) / 1000,
       samples: result.samples ?? [],
@@ -262,10 +278,94 @@ async function memoryCheck(impl: 'ours' | 'raw'): Promise<MemoryCheck> {
   } finally {
     await peer.stop();
     await deleteAll(URL_, {
-      queues: [`${names.notifyTopic}.info`, names.rpcTopic],
-      exchanges: [names.exchange],
+      queues: [`${names.notifyTopic}.info`, names.rpcTopic, `${names.rpcTopic}.bench`],
+      exchanges: [names.exchange, `${names.rpcTopic}_fanout`],
     });
   }
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: readonly [number, number][]): number {
+  const n = points.length;
+  if (n < 2) return NaN;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den === 0 ? NaN : num / den;
+}
+
+/**
+ * The verdict on one memory check. Over the second half of the messages (the samples at
+ * or after half the count), a least-squares line through RSS and through heap used (after
+ * a full GC); its rise over that half is the growth. Flat when RSS grew by at most
+ * max(8 MiB, 5% of its mean over the half) and the heap by at most max(2 MiB, 10% of its
+ * mean); growing otherwise.
+ */
+export function memoryVerdict(check: MemoryCheck): {
+  rssGrowthMiB: number;
+  heapGrowthMiB: number;
+  flat: boolean;
+} {
+  const half = check.samples.filter((s) => s.received >= check.count / 2 && s.received > 0);
+  const span = half.length > 1 ? half[half.length - 1]!.received - half[0]!.received : 0;
+  const mib = (kb: number): number => kb / 1024;
+  const grow = (pick: (s: (typeof half)[number]) => number): [number, number] => {
+    const points = half.map((s): [number, number] => [s.received, mib(pick(s))]);
+    const mean = points.reduce((a, [, y]) => a + y, 0) / Math.max(1, points.length);
+    return [slope(points) * span, mean];
+  };
+  const [rssGrowthMiB, rssMean] = grow((s) => s.rssKb);
+  const [heapGrowthMiB, heapMean] = grow((s) => s.heapKb ?? 0);
+  const flat =
+    rssGrowthMiB <= Math.max(8, 0.05 * rssMean) && heapGrowthMiB <= Math.max(2, 0.1 * heapMean);
+  return { rssGrowthMiB, heapGrowthMiB, flat };
+}
+
+function renderMemory(memory: readonly MemoryCheck[]): string[] {
+  if (memory.length === 0) return [];
+  const mib = (kb: number | undefined): string => (kb === undefined ? '-' : (kb / 1024).toFixed(1));
+  const every = Math.max(1, Math.floor(MEMORY_COUNT / MEMORY_SAMPLES));
+  const lines = [
+    `## Memory over ${MEMORY_COUNT.toLocaleString('en-US')} messages`,
+    '',
+    `A fresh server process per check takes ${MEMORY_COUNT.toLocaleString('en-US')} messages in oslo's 2.0 envelope (${PAYLOAD} B payload): INFO notifications for the listener, calls for the RPC server (it replies to each); published as fast as the broker confirms them, with at most ${MEMORY_BACKLOG.toLocaleString('en-US')} waiting in the queue. RSS (as it is) and V8 heap used (after a full GC, \`--expose-gc\`), in MiB, sampled every ${every.toLocaleString('en-US')} messages. Verdict: over the second half of the messages, a least-squares line through the samples; flat when it rises by at most max(8 MiB, 5%) for RSS and max(2 MiB, 10%) for the heap.`,
+    '',
+    '| check | impl | messages | s | RSS first / last / max | heap first / last / max | 2nd-half growth RSS / heap | verdict |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const m of memory) {
+    const rss = m.samples.map((s) => s.rssKb);
+    const heap = m.samples.map((s) => s.heapKb ?? 0);
+    const v = memoryVerdict(m);
+    const signed = (x: number): string =>
+      Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(1)}` : '-';
+    lines.push(
+      `| ${m.kind} | ${m.impl} | ${m.count.toLocaleString('en-US')} | ${m.seconds.toFixed(0)} | ${mib(rss[0])} / ${mib(rss.at(-1))} / ${mib(Math.max(...rss))} | ${mib(heap[0])} / ${mib(heap.at(-1))} / ${mib(Math.max(...heap))} | ${signed(v.rssGrowthMiB)} / ${signed(v.heapGrowthMiB)} | ${m.count < MEMORY_COUNT ? '**incomplete**' : v.flat ? 'flat' : '**growing**'} |`,
+    );
+  }
+  const cols = memory.map((m) => `${m.kind} ${m.impl}`);
+  lines.push(
+    '',
+    'Samples (RSS / heap, MiB):',
+    '',
+    `| received | ${cols.join(' | ')} |`,
+    `| ---: |${' ---: |'.repeat(cols.length)}`,
+  );
+  const rows = Math.max(...memory.map((m) => m.samples.length));
+  for (let i = 0; i < rows; i++) {
+    const received = memory.find((m) => m.samples[i] !== undefined)?.samples[i]?.received ?? 0;
+    const cells = memory.map((m) => {
+      const s = m.samples[i];
+      return s === undefined ? '-' : `${mib(s.rssKb)} / ${mib(s.heapKb)}`;
+    });
+    lines.push(`| ${received.toLocaleString('en-US')} | ${cells.join(' | ')} |`);
+  }
+  return lines;
 }
 
 /**
@@ -370,9 +470,17 @@ async function main(): Promise<void> {
 
   const memory: MemoryCheck[] = [];
   if (MEMORY_COUNT > 0 && !interrupted) {
-    for (const impl of ['ours', 'raw'] as const) {
-      log(`listener-memory check (${impl}): ${MEMORY_COUNT} notifications`);
-      memory.push(await memoryCheck(impl));
+    for (const kind of ['listener', 'rpc-server'] as const) {
+      for (const impl of ['ours', 'raw'] as const) {
+        if (interrupted) break;
+        log(`memory check, ${kind} (${impl}): ${MEMORY_COUNT} messages`);
+        const m = await memoryCheck(impl, kind);
+        const v = memoryVerdict(m);
+        log(
+          `memory check, ${kind} (${impl}): ${m.count} in ${m.seconds.toFixed(0)} s, ${v.flat ? 'flat' : 'growing'} (2nd half: RSS ${v.rssGrowthMiB.toFixed(1)} MiB, heap ${v.heapGrowthMiB.toFixed(1)} MiB)`,
+        );
+        memory.push(m);
+      }
     }
   }
   const minutes = (performance.now() - started) / 60_000;
@@ -613,22 +721,7 @@ function renderReport(
       kb === undefined ? '-' : (kb / 1024).toFixed(0);
     lines.push(`- ${impl}: server ${mib(s)}, client ${mib(c)}`);
   }
-  const ours = memory.find((m) => m.impl === 'ours');
-  if (ours !== undefined) {
-    const every = Math.floor(MEMORY_COUNT / 10).toLocaleString('en-US');
-    const mib = (kb: number | undefined): string => ((kb ?? 0) / 1024).toFixed(1);
-    lines.push(
-      '',
-      `Listener memory: ${MEMORY_COUNT.toLocaleString('en-US')} notifications (oslo 2.0 envelope, ${PAYLOAD} B payload) published as fast as the broker confirms them, so a backlog builds, and consumed by one listener; RSS and heap used (MiB) every ${every} received. Our listener took ${ours.seconds.toFixed(1)} s.`,
-      '',
-      `| received | ${ours.samples.map((s) => s.received.toLocaleString('en-US')).join(' | ')} |`,
-      `| --- | ${ours.samples.map(() => '---:').join(' | ')} |`,
-    );
-    for (const m of memory) {
-      lines.push(`| ${m.impl} RSS | ${m.samples.map((s) => mib(s.rssKb)).join(' | ')} |`);
-      lines.push(`| ${m.impl} heap | ${m.samples.map((s) => mib(s.heapKb)).join(' | ')} |`);
-    }
-  }
+  lines.push('', ...renderMemory(memory));
   return `${lines.join('\n')}\n`;
 }
 
