@@ -41,6 +41,8 @@ const { values, positionals } = parseArgs({
     server: { type: 'string', default: 'bench' },
     'no-rpc': { type: 'boolean', default: false },
     'no-notify': { type: 'boolean', default: false },
+    /** off: `tracing: false, metrics: false`; api (default): as installed; sdk: see below. */
+    tracing: { type: 'string', default: 'api' },
   },
 });
 const role = positionals[0];
@@ -51,10 +53,42 @@ const notifyTopic = values['notify-topic'] ?? 'omtb_notify';
 const conf = Config.from({ DEFAULT: { control_exchange: exchange } });
 const logger = new CliLogger(process.env['BENCH_DEBUG'] === '1');
 
+/**
+ * Tracing modes (issue 12's benchmark row). `api`: the library as an application gets it,
+ * `@opentelemetry/api` installed and no SDK registered. `off`: tracing and metrics hooks
+ * not added. `sdk`: the OpenTelemetry tracing SDK registered in this process before the
+ * transports exist: AsyncLocalStorage context manager, BasicTracerProvider, a
+ * BatchSpanProcessor feeding an exporter that drops every span.
+ */
+const tracingMode = values.tracing;
+if (tracingMode === 'sdk') {
+  const { context, trace } = await import('@opentelemetry/api');
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+  const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(
+    new BasicTracerProvider({
+      spanProcessors: [
+        new BatchSpanProcessor({
+          export: (_spans, done) => done({ code: 0 }),
+          shutdown: () => Promise.resolve(),
+        }),
+      ],
+    }),
+  );
+} else if (tracingMode !== 'api' && tracingMode !== 'off') {
+  throw new Error(`--tracing ${tracingMode}: off, api or sdk`);
+}
+const transportOptions = {
+  url,
+  logger,
+  ...(tracingMode === 'off' ? { tracing: false, metrics: false } : {}),
+};
+
 async function server(): Promise<void> {
   const counter = new Counter();
-  const rpcTransport = getRpcTransport(conf, { url, logger });
-  const notifyTransport = getNotificationTransport(conf, { url, logger });
+  const rpcTransport = getRpcTransport(conf, transportOptions);
+  const notifyTransport = getNotificationTransport(conf, transportOptions);
   const endpoint = {
     bench: (_ctxt: unknown, args: { data?: unknown }) => {
       counter.record();
@@ -92,8 +126,8 @@ async function server(): Promise<void> {
 }
 
 async function client(): Promise<void> {
-  const rpcTransport = getRpcTransport(conf, { url, logger });
-  const notifyTransport = getNotificationTransport(conf, { url, logger });
+  const rpcTransport = getRpcTransport(conf, transportOptions);
+  const notifyTransport = getNotificationTransport(conf, transportOptions);
   reply({ event: 'ready' });
   await serveCommands<ClientCommand>(async (command): Promise<object> => {
     if (command.cmd === 'quit') return {};

@@ -43,6 +43,7 @@ const { values } = parseArgs({
     memory: { type: 'string' },
     url: { type: 'string', default: 'rabbit://guest:guest@127.0.0.1:5672/' },
     json: { type: 'string' },
+    tracing: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick;
@@ -92,8 +93,19 @@ const shapes =
     ? SHAPES
     : SHAPES.filter((s) => values.shapes!.split(',').includes(s.id));
 
-type ImplName = 'ours' | 'oslo' | 'raw';
-const IMPLS = values.impls.split(',') as ImplName[];
+/**
+ * `ours` is the library as an application gets it (`@opentelemetry/api` installed, no SDK
+ * registered); with `--tracing`, `ours-notrace` (tracing and metrics hooks off) and
+ * `ours-sdk` (the tracing SDK registered, spans dropped) run too, on the tracing shapes.
+ */
+type ImplName = 'ours' | 'oslo' | 'raw' | 'ours-notrace' | 'ours-sdk';
+const BASE_IMPLS = values.impls.split(',') as ImplName[];
+const TRACING_IMPLS: ImplName[] = values.tracing ? ['ours-notrace', 'ours-sdk'] : [];
+const IMPLS: ImplName[] = [...BASE_IMPLS, ...TRACING_IMPLS];
+/** The shapes of issue 12's tracing row. */
+const TRACING_SHAPES = ['call-16', 'notify-64'];
+const runsOn = (impl: ImplName, spec: ShapeSpec): boolean =>
+  !TRACING_IMPLS.includes(impl) || TRACING_SHAPES.includes(spec.id);
 
 interface Impl {
   name: ImplName;
@@ -139,6 +151,14 @@ function peerCommand(impl: ImplName, role: string, names: Impl['names']): [strin
   switch (impl) {
     case 'ours':
       return [process.execPath, ['--import', 'tsx', 'bench/peer-ours.ts', ...args]];
+    case 'ours-notrace':
+    case 'ours-sdk': {
+      const mode = impl === 'ours-sdk' ? 'sdk' : 'off';
+      return [
+        process.execPath,
+        ['--import', 'tsx', 'bench/peer-ours.ts', ...args, '--tracing', mode],
+      ];
+    }
     case 'raw':
       return [process.execPath, ['--import', 'tsx', 'bench/raw-amqplib.ts', ...args]];
     case 'oslo':
@@ -434,11 +454,12 @@ async function main(): Promise<void> {
   try {
     for (const name of IMPLS) impls.push(await startImpl(name));
     for (const spec of shapes) {
-      const byImpl = new Map<ImplName, Measurement[]>(IMPLS.map((n) => [n, []]));
+      const active = impls.filter((i) => runsOn(i.name, spec));
+      const byImpl = new Map<ImplName, Measurement[]>(active.map((i) => [i.name, []]));
       results.set(spec.id, byImpl);
       for (let rep = 0; rep < REPS && !interrupted; rep++) {
         // Rotate the order each repetition so no implementation always goes first.
-        const order = impls.map((_, i) => impls[(i + rep) % impls.length]!);
+        const order = active.map((_, i) => active[(i + rep) % active.length]!);
         for (const impl of order) {
           if (interrupted) break;
           const m = await measure(impl, spec);
@@ -586,7 +607,7 @@ function renderIssue15(results: Map<string, Map<ImplName, Measurement[]>>, run: 
   ];
   const of = (id: string, impl: ImplName): Measurement[] => results.get(id)?.get(impl) ?? [];
   for (const id of ids) {
-    for (const impl of IMPLS) {
+    for (const impl of BASE_IMPLS) {
       const ms = of(id, impl);
       if (ms.length === 0) continue;
       lines.push(
@@ -650,6 +671,48 @@ function renderIssue15(results: Map<string, Map<ImplName, Measurement[]>>, run: 
   return lines;
 }
 
+/**
+ * Issue 12's benchmark row: throughput of ours with tracing off, with the API and no SDK,
+ * and with the SDK registered, as ratios to tracing off taken repetition by repetition.
+ */
+function renderTracing(results: Map<string, Map<ImplName, Measurement[]>>): string[] {
+  const ids = shapes.map((s) => s.id).filter((id) => TRACING_SHAPES.includes(id));
+  if (TRACING_IMPLS.length === 0 || ids.length === 0 || !IMPLS.includes('ours')) return [];
+  const lines = [
+    '## Tracing overhead (issue 12)',
+    '',
+    `Ours in three pairs of processes, interleaved with the rest: tracing and metrics hooks off (\`tracing: false, metrics: false\`); \`@opentelemetry/api\` installed and no SDK registered (the default, as in every other row); the tracing SDK registered in both peers (\`BasicTracerProvider\`, a \`BatchSpanProcessor\` whose exporter drops the spans, \`AsyncLocalStorageContextManager\`). Medians over ${REPS} repetitions (min–max); ratios to tracing off are the median of the per-repetition ratios. Goal (issue 12): API without an SDK ≥ 0.98x.`,
+    '',
+    '| shape | tracing off msg/s | API, no SDK msg/s | API, no SDK / off | SDK msg/s | SDK / off | CPU µs/msg off / API / SDK | goal |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const id of ids) {
+    const of = (impl: ImplName): Measurement[] => results.get(id)?.get(impl) ?? [];
+    const off = of('ours-notrace');
+    const ratio = (impl: ImplName): number[] => {
+      const xs = of(impl);
+      const n = Math.min(xs.length, off.length);
+      return Array.from({ length: n }, (_, i) => xs[i]!.rate / off[i]!.rate);
+    };
+    const rates = (impl: ImplName): string =>
+      spread(
+        of(impl).map((m) => m.rate),
+        fmtRate,
+      );
+    const cpu = (impl: ImplName): string => fmtUs(median(of(impl).map((m) => m.cpuUsPerMsg)));
+    const api = median(ratio('ours'));
+    const status = !Number.isFinite(api) ? 'not measured' : api >= 0.98 ? 'met' : '**not met**';
+    lines.push(
+      `| ${id} | ${rates('ours-notrace')} | ${rates('ours')} | ${spread(ratio('ours'), fmtRatio)} | ${rates('ours-sdk')} | ${spread(ratio('ours-sdk'), fmtRatio)} | ${cpu('ours-notrace')} / ${cpu('ours')} / ${cpu('ours-sdk')} | ${status} |`,
+    );
+  }
+  lines.push(
+    '',
+    'On a shared machine one repetition varies by more than the 2% the goal allows: judge it on many repetitions (the min–max shows how far one run can be trusted), and on the CPU per message.',
+  );
+  return lines;
+}
+
 function renderReport(
   results: Map<string, Map<ImplName, Measurement[]>>,
   peakRss: Map<string, number>,
@@ -710,9 +773,10 @@ function renderReport(
   for (const spec of shapes) {
     const part = (i: ImplName): string =>
       `${i} ${fmtUs(med(spec.id, i, 'clientCpuUsPerMsg'))} + ${fmtUs(med(spec.id, i, 'serverCpuUsPerMsg'))} (broker ${fmtUs(med(spec.id, i, 'brokerCpuUsPerMsg'))})`;
-    lines.push(`- ${spec.label}: ${IMPLS.map(part).join('; ')}`);
+    lines.push(`- ${spec.label}: ${BASE_IMPLS.map(part).join('; ')}`);
   }
   lines.push('', ...brokerNote(brokerIdle), '', ...renderIssue15(results, run));
+  lines.push('', ...renderTracing(results));
   lines.push('', 'Peak RSS over the whole run (MiB):', '');
   for (const impl of IMPLS) {
     const s = peakRss.get(`${impl}-server`);
