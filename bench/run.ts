@@ -2,7 +2,8 @@
  * Benchmarks: this library against Python oslo.messaging (Debian's) and raw amqplib on
  * the local RabbitMQ, in one run, repetitions interleaved, ~1 KB payloads.
  *
- *   npx tsx bench/run.ts [--quick] [--reps N] [--duration S] [--json PATH]
+ *   npx tsx bench/run.ts [--quick] [--reps N] [--duration S] [--memory N] [--tracing]
+ *                        [--impls ours,oslo,raw] [--shapes ...] [--url URL] [--json PATH]
  *
  * Each implementation runs as a server process and a client process (long-lived, driven
  * over stdin/stdout; see protocol.ts). For every shape and repetition each implementation
@@ -10,11 +11,15 @@
  * fixed number in flight. Throughput is end to end: messages sent in the measured window
  * divided by the time from its start until the server received the last of them (for
  * calls, until the last reply). CPU per message is client plus server process CPU over
- * that window. The table shows medians over the repetitions.
+ * that window; the broker's process CPU over the same window is reported beside it
+ * (broker-cpu.ts). The report gives medians, issue 15's table (medians with min-max,
+ * per-repetition ours/raw ratios against its goals, machine load) and, with `--tracing`,
+ * issue 12's tracing row (two more pairs of our peers: tracing off, SDK registered).
  *
- * Then a listener-memory check: one of our listeners, then a raw amqplib consumer for
- * comparison, consumes 100,000 notifications published as fast as the broker takes them;
- * RSS and heap are sampled every 10,000.
+ * Then the memory checks: our notification listener, our RPC server, and the raw amqplib
+ * consumer for each, each a fresh process taking `--memory` messages (default 1,000,000)
+ * with a bounded backlog; RSS and retained heap are sampled 20 times and judged flat or
+ * growing over the second half.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -365,7 +370,13 @@ function renderMemory(memory: readonly MemoryCheck[]): string[] {
     const signed = (x: number): string =>
       Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(1)}` : '-';
     lines.push(
-      `| ${m.kind} | ${m.impl} | ${m.count.toLocaleString('en-US')} | ${m.seconds.toFixed(0)} | ${mib(rss[0])} / ${mib(rss.at(-1))} / ${mib(Math.max(...rss))} | ${mib(heap[0])} / ${mib(heap.at(-1))} / ${mib(Math.max(...heap))} | ${signed(v.rssGrowthMiB)} / ${signed(v.heapGrowthMiB)} | ${m.count < MEMORY_COUNT ? '**incomplete**' : v.flat ? 'flat' : '**growing**'} |`,
+      `| ${m.kind} | ${m.impl} | ${m.count.toLocaleString('en-US')} | ${m.seconds.toFixed(0)} | ${mib(rss[0])} / ${mib(rss.at(-1))} / ${mib(Math.max(...rss))} | ${mib(heap[0])} / ${mib(heap.at(-1))} / ${mib(Math.max(...heap))} | ${signed(v.rssGrowthMiB)} / ${signed(v.heapGrowthMiB)} | ${m.count < MEMORY_COUNT ? '**incomplete**' : v.flat ? 'flat' : '**growing**'}${MEMORY_COUNT < 200_000 ? ' (short run)' : ''} |`,
+    );
+  }
+  if (MEMORY_COUNT < 200_000) {
+    lines.push(
+      '',
+      `A short run (under 200,000 messages) is still inside V8's warm-up, where the heap reserves and RSS steps up while the young generation grows: its verdict is indicative only; the verdict that counts is over 1,000,000.`,
     );
   }
   const cols = memory.map((m) => `${m.kind} ${m.impl}`);
