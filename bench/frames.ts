@@ -55,11 +55,14 @@ const SHAPES = values.shapes.split(',').map((id): ShapeSpec => {
   return { id, shape: m[1] as Shape, concurrency: Number(m[2]) };
 });
 
-type ImplName = 'ours' | 'raw';
+type ImplName = 'ours' | 'oslo' | 'raw';
 const IMPLS = values.impls.split(',').map((i): ImplName => {
-  if (i !== 'ours' && i !== 'raw') throw new Error(`unknown impl ${i} (ours, raw)`);
+  if (i !== 'ours' && i !== 'oslo' && i !== 'raw') {
+    throw new Error(`unknown impl ${i} (ours, oslo, raw)`);
+  }
   return i;
 });
+const PYTHON = process.env['BENCH_PYTHON'] ?? '/usr/bin/python3';
 
 const runId = randomBytes(4).toString('hex');
 
@@ -85,14 +88,18 @@ function namesOf(impl: string): { exchange: string; rpcTopic: string; notifyTopi
 
 function peer(impl: ImplName, role: 'server' | 'client', url: string): PeerProcess {
   const n = namesOf(impl);
-  const script = impl === 'ours' ? 'bench/peer-ours.ts' : 'bench/raw-amqplib.ts';
+  const [command, prefix] =
+    impl === 'oslo'
+      ? [PYTHON, ['bench/python/peer.py']]
+      : [
+          process.execPath,
+          ['--import', 'tsx', impl === 'ours' ? 'bench/peer-ours.ts' : 'bench/raw-amqplib.ts'],
+        ];
   return new PeerProcess(
     `${impl}-${role}`,
-    process.execPath,
+    command,
     [
-      '--import',
-      'tsx',
-      script,
+      ...prefix,
       role,
       '--url',
       url,

@@ -335,6 +335,8 @@ export function memoryVerdict(check: MemoryCheck): {
   rssGrowthMiB: number;
   heapGrowthMiB: number;
   flat: boolean;
+  /** 'flat', 'growing' (the retained heap grows), or 'RSS growing, heap flat'. */
+  verdict: string;
 } {
   const half = check.samples.filter((s) => s.received >= check.count / 2 && s.received > 0);
   const span = half.length > 1 ? half[half.length - 1]!.received - half[0]!.received : 0;
@@ -346,9 +348,10 @@ export function memoryVerdict(check: MemoryCheck): {
   };
   const [rssGrowthMiB, rssMean] = grow((s) => s.rssKb);
   const [heapGrowthMiB, heapMean] = grow((s) => s.heapKb ?? 0);
-  const flat =
-    rssGrowthMiB <= Math.max(8, 0.05 * rssMean) && heapGrowthMiB <= Math.max(2, 0.1 * heapMean);
-  return { rssGrowthMiB, heapGrowthMiB, flat };
+  const rssFlat = rssGrowthMiB <= Math.max(8, 0.05 * rssMean);
+  const heapFlat = heapGrowthMiB <= Math.max(2, 0.1 * heapMean);
+  const verdict = rssFlat && heapFlat ? 'flat' : heapFlat ? 'RSS growing, heap flat' : 'growing';
+  return { rssGrowthMiB, heapGrowthMiB, flat: rssFlat && heapFlat, verdict };
 }
 
 function renderMemory(memory: readonly MemoryCheck[]): string[] {
@@ -358,19 +361,23 @@ function renderMemory(memory: readonly MemoryCheck[]): string[] {
   const lines = [
     `## Memory over ${MEMORY_COUNT.toLocaleString('en-US')} messages`,
     '',
-    `A fresh server process per check takes ${MEMORY_COUNT.toLocaleString('en-US')} messages in oslo's 2.0 envelope (${PAYLOAD} B payload): INFO notifications for the listener, calls for the RPC server (it replies to each); published as fast as the broker confirms them, with at most ${MEMORY_BACKLOG.toLocaleString('en-US')} waiting in the queue. RSS (as it is) and V8 heap used (after a full GC, \`--expose-gc\`), in MiB, sampled every ${every.toLocaleString('en-US')} messages. Verdict: over the second half of the messages, a least-squares line through the samples; flat when it rises by at most max(8 MiB, 5%) for RSS and max(2 MiB, 10%) for the heap.`,
+    `A fresh server process per check takes ${MEMORY_COUNT.toLocaleString('en-US')} messages in oslo's 2.0 envelope (${PAYLOAD} B payload): INFO notifications for the listener, calls for the RPC server (it replies to each); published as fast as the broker confirms them, with at most ${MEMORY_BACKLOG.toLocaleString('en-US')} waiting in the queue. RSS (as it is) and V8 heap used (after a full GC, \`--expose-gc\`), in MiB, sampled every ${every.toLocaleString('en-US')} messages. Verdict: over the second half of the messages, a least-squares line through the samples; flat when it rises by at most max(8 MiB, 5%) for RSS and max(2 MiB, 10%) for the heap; "RSS growing, heap flat" means what grew is not held by JavaScript (V8's reserved heap, Buffers and other memory outside the heap, the allocator): see the last two columns.`,
     '',
-    '| check | impl | messages | s | RSS first / last / max | heap first / last / max | 2nd-half growth RSS / heap | verdict |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| check | impl | messages | s | RSS first / last / max | heap first / last / max | 2nd-half growth RSS / heap | verdict | heap reserved first / last / max | external first / last / max |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
   ];
   for (const m of memory) {
     const rss = m.samples.map((s) => s.rssKb);
     const heap = m.samples.map((s) => s.heapKb ?? 0);
+    const fml = (xs: (number | undefined)[]): string => {
+      const ok = xs.filter((x): x is number => x !== undefined);
+      return ok.length === 0 ? '-' : `${mib(ok[0])} / ${mib(ok.at(-1))} / ${mib(Math.max(...ok))}`;
+    };
     const v = memoryVerdict(m);
     const signed = (x: number): string =>
       Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(1)}` : '-';
     lines.push(
-      `| ${m.kind} | ${m.impl} | ${m.count.toLocaleString('en-US')} | ${m.seconds.toFixed(0)} | ${mib(rss[0])} / ${mib(rss.at(-1))} / ${mib(Math.max(...rss))} | ${mib(heap[0])} / ${mib(heap.at(-1))} / ${mib(Math.max(...heap))} | ${signed(v.rssGrowthMiB)} / ${signed(v.heapGrowthMiB)} | ${m.count < MEMORY_COUNT ? '**incomplete**' : v.flat ? 'flat' : '**growing**'}${MEMORY_COUNT < 200_000 ? ' (short run)' : ''} |`,
+      `| ${m.kind} | ${m.impl} | ${m.count.toLocaleString('en-US')} | ${m.seconds.toFixed(0)} | ${mib(rss[0])} / ${mib(rss.at(-1))} / ${mib(Math.max(...rss))} | ${mib(heap[0])} / ${mib(heap.at(-1))} / ${mib(Math.max(...heap))} | ${signed(v.rssGrowthMiB)} / ${signed(v.heapGrowthMiB)} | ${m.count < MEMORY_COUNT ? '**incomplete**' : v.flat ? 'flat' : `**${v.verdict}**`}${MEMORY_COUNT < 200_000 ? ' (short run)' : ''} | ${fml(m.samples.map((s) => s.heapTotalKb))} | ${fml(m.samples.map((s) => s.externalKb))} |`,
     );
   }
   if (MEMORY_COUNT < 200_000) {
@@ -509,7 +516,7 @@ async function main(): Promise<void> {
         const m = await memoryCheck(impl, kind);
         const v = memoryVerdict(m);
         log(
-          `memory check, ${kind} (${impl}): ${m.count} in ${m.seconds.toFixed(0)} s, ${v.flat ? 'flat' : 'growing'} (2nd half: RSS ${v.rssGrowthMiB.toFixed(1)} MiB, heap ${v.heapGrowthMiB.toFixed(1)} MiB)`,
+          `memory check, ${kind} (${impl}): ${m.count} in ${m.seconds.toFixed(0)} s, ${v.verdict} (2nd half: RSS ${v.rssGrowthMiB.toFixed(1)} MiB, heap ${v.heapGrowthMiB.toFixed(1)} MiB)`,
         );
         memory.push(m);
       }
