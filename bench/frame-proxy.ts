@@ -123,7 +123,10 @@ export function methodName(classId: number, methodId: number): string {
  * `basic.nack (multiple)` for acks that settle several deliveries, `content header` and
  * `content header bytes` (frames, and their payload bytes: the message properties),
  * `content body` and `content body bytes`, `heartbeat`, `protocol header`, `channels`
- * (distinct channel numbers seen on this connection) and `unparsed` (bytes after a frame
+ * (distinct channel numbers seen on this connection), `socket reads` (the chunks the proxy
+ * read: on loopback about one per write of the sender, fewer when writes come faster than
+ * the proxy reads, so an upper bound of how well the sender batches its writes) and
+ * `unparsed` (bytes after a frame
  * the parser could not make sense of; it stops parsing that direction, still forwarding).
  */
 export class FrameParser {
@@ -142,6 +145,7 @@ export class FrameParser {
 
   push(chunk: Buffer): void {
     add(this.#counts, 'bytes', chunk.length);
+    add(this.#counts, 'socket reads');
     if (this.#broken) {
       add(this.#counts, 'unparsed', chunk.length);
       return;

@@ -256,6 +256,7 @@ const sum = (s: Snapshot, key: string): number =>
 
 /** Keys reported row by row, in this order; then every method name seen, sorted. */
 const FIXED_KEYS = [
+  'socket reads',
   'frames',
   'methods',
   'content header',

@@ -46,6 +46,9 @@ const { values } = parseArgs({
     impls: { type: 'string', default: 'ours,oslo,raw' },
     shapes: { type: 'string' },
     memory: { type: 'string' },
+    'memory-checks': { type: 'string', default: 'listener,rpc-server' },
+    'memory-impls': { type: 'string', default: 'ours,raw' },
+    profile: { type: 'string' },
     url: { type: 'string', default: 'rabbit://guest:guest@127.0.0.1:5672/' },
     json: { type: 'string' },
     tracing: { type: 'boolean', default: false },
@@ -176,13 +179,40 @@ function namesOf(impl: string): Impl['names'] {
   return { exchange: base, rpcTopic: `${base}_rpc`, notifyTopic: `${base}_notify` };
 }
 
+/**
+ * With `--profile DIR`, Node peers write a V8 CPU profile of their whole life to DIR when
+ * they exit (`<impl>-<role>.<run>.cpuprofile`; open it in Chrome DevTools or speedscope).
+ * A profile covers every shape the peer ran, warm-ups included: narrow it with `--shapes`.
+ */
+function profiled(command: string, args: string[], label: string): string[] {
+  if (values.profile === undefined || command !== process.execPath) return args;
+  return [
+    '--cpu-prof',
+    '--cpu-prof-dir',
+    values.profile,
+    '--cpu-prof-name',
+    `${label}.${runId}.cpuprofile`,
+    ...args,
+  ];
+}
+
 async function startImpl(name: ImplName): Promise<Impl> {
   const names = namesOf(name);
   const [scmd, sargs] = peerCommand(name, 'server', names);
-  const server = new PeerProcess(`${name}-server`, scmd, sargs, ROOT);
+  const server = new PeerProcess(
+    `${name}-server`,
+    scmd,
+    profiled(scmd, sargs, `${name}-server`),
+    ROOT,
+  );
   await server.ready();
   const [ccmd, cargs] = peerCommand(name, 'client', names);
-  const client = new PeerProcess(`${name}-client`, ccmd, cargs, ROOT);
+  const client = new PeerProcess(
+    `${name}-client`,
+    ccmd,
+    profiled(ccmd, cargs, `${name}-client`),
+    ROOT,
+  );
   await client.ready();
   return { name, server, client, names };
 }
@@ -509,8 +539,8 @@ async function main(): Promise<void> {
 
   const memory: MemoryCheck[] = [];
   if (MEMORY_COUNT > 0 && !interrupted) {
-    for (const kind of ['listener', 'rpc-server'] as const) {
-      for (const impl of ['ours', 'raw'] as const) {
+    for (const kind of values['memory-checks'].split(',') as MemoryKind[]) {
+      for (const impl of values['memory-impls'].split(',') as ('ours' | 'raw')[]) {
         if (interrupted) break;
         log(`memory check, ${kind} (${impl}): ${MEMORY_COUNT} messages`);
         const m = await memoryCheck(impl, kind);
