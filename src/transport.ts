@@ -88,6 +88,8 @@ export class Transport extends EventEmitter<TransportEventMap> {
   readonly #hooks: TransportHooks;
   readonly #resolvedTargets = new WeakMap<Target, ResolvedTarget>();
   #driver: Promise<TransportDriver> | undefined;
+  /** The driver once {@link #driver} resolved. */
+  #loaded: TransportDriver | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   #status: TransportStatus = 'idle';
@@ -150,8 +152,11 @@ export class Transport extends EventEmitter<TransportEventMap> {
     }
     const signal = options.signal;
     signal?.throwIfAborted();
-    const driver = await this.#driverFor('rpc');
-    signal?.throwIfAborted();
+    let driver = this.#readyDriver('rpc');
+    if (driver === undefined) {
+      driver = await this.#driverFor('rpc');
+      signal?.throwIfAborted();
+    }
     const resolved = this.#resolved(target, topic);
     const {
       headers,
@@ -193,7 +198,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
       throw new InvalidTarget('A topic is required to send a notification', target);
     }
     options.signal?.throwIfAborted();
-    const driver = await this.#driverFor('notify');
+    const driver = this.#readyDriver('notify') ?? (await this.#driverFor('notify'));
     const resolved = this.#resolved(target, topic);
     const {
       headers,
@@ -335,8 +340,8 @@ export class Transport extends EventEmitter<TransportEventMap> {
         new ConfigurationError(`The ${this.url.driverName} transport driver does not do RPC`),
       );
     }
-    this.#driver ??= this.#descriptor.load().then((factory) =>
-      factory({
+    this.#driver ??= this.#descriptor.load().then((factory) => {
+      const driver = factory({
         url: this.url,
         conf: this.conf,
         settings: this.#settings,
@@ -345,9 +350,20 @@ export class Transport extends EventEmitter<TransportEventMap> {
         allowedRemoteExmods: this.#allowedRemoteExmods,
         remoteExceptions: this.#remoteExceptions,
         onConnectionEvent: (event) => this.#onConnectionEvent(event),
-      }),
-    );
+      });
+      this.#loaded = driver;
+      return driver;
+    });
     return this.#driver;
+  }
+
+  /**
+   * The driver when it is loaded and may serve `use` now: sends then skip a wait on an
+   * already settled promise. `undefined` otherwise ({@link #driverFor} says why).
+   */
+  #readyDriver(use: 'rpc' | 'notify'): TransportDriver | undefined {
+    if (this.#closed || (use === 'rpc' && !this.capabilities.rpc)) return undefined;
+    return this.#loaded;
   }
 
   /** The target with its exchange resolved (memoised: clients reuse their targets). */

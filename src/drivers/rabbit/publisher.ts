@@ -117,46 +117,81 @@ export class Publisher {
    * the whole publish after a connection error); receivers drop the duplicate by
    * `_unique_id`.
    */
-  async publish(target: PublishTarget, body: Buffer, bounds: PublishBounds): Promise<void> {
+  publish(target: PublishTarget, body: Buffer, bounds: PublishBounds): Promise<void> {
     if (this.#pending >= MAX_PENDING_PUBLISHES) {
-      throw new MessageDeliveryFailure(
-        `Too many messages (${this.#pending}) are waiting for the AMQP server; not publishing to ` +
-          `exchange "${target.exchangeName}" with key "${target.routingKey}"`,
+      return Promise.reject(
+        new MessageDeliveryFailure(
+          `Too many messages (${this.#pending}) are waiting for the AMQP server; not publishing to ` +
+            `exchange "${target.exchangeName}" with key "${target.routingKey}"`,
+        ),
       );
     }
+    const queue = target.notifierQueue;
+    const exchange = this.#effective(target.exchange);
+    // Declarations are per channel (and cached there): once this publisher saw them
+    // done on the channel that is ready now, the common path goes straight to the
+    // publish, without an await of its own.
+    const key = declarationKey(queue, exchange);
+    if (key !== undefined && !this.#isDeclared(key)) {
+      return this.#declareThenPublish(target, exchange, key, body, bounds);
+    }
+    this.#pending += 1;
+    const published = this.#send(target, body, bounds);
+    published.then(this.#settled, this.#settled);
+    return published;
+  }
+
+  readonly #settled = (): void => {
+    this.#pending -= 1;
+  };
+
+  async #declareThenPublish(
+    target: PublishTarget,
+    exchange: ExchangeSpec | undefined,
+    key: string,
+    body: Buffer,
+    bounds: PublishBounds,
+  ): Promise<void> {
     this.#pending += 1;
     try {
-      const queue = target.notifierQueue;
-      const exchange = this.#effective(target.exchange);
-      // Declarations are per channel (and cached there): once this publisher saw them
-      // done on the channel that is ready now, the common path skips their awaits.
-      const key = declarationKey(queue, exchange);
-      if (key !== undefined && !this.#isDeclared(key)) {
-        await this.#declare(target.notifierQueue, exchange, key, bounds);
-      }
-      const compression = this.#settings.compression;
-      await this.#connection.publish(
-        target.exchangeName,
-        target.routingKey,
-        compression === undefined ? body : compression.compress(body),
-        {
-          headers:
-            compression === undefined
-              ? (target.headers ?? NO_HEADERS)
-              : { ...target.headers, compression: compression.contentType },
-          mandatory: target.mandatory,
-          expiration: target.expiration,
-        },
-        {
-          retry: bounds.retry,
-          timeoutMs: bounds.timeoutMs,
-          signal: bounds.signal,
-          republishUnconfirmed: true,
-        },
-      );
+      await this.#declare(target.notifierQueue, exchange, key, bounds);
+      await this.#send(target, body, bounds);
     } finally {
       this.#pending -= 1;
     }
+  }
+
+  #send(target: PublishTarget, body: Buffer, bounds: PublishBounds): Promise<void> {
+    const compression = this.#settings.compression;
+    let content = body;
+    if (compression !== undefined) {
+      try {
+        content = compression.compress(body);
+      } catch (err) {
+        // What the compressor threw, unchanged, as a rejection.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        return Promise.reject(err);
+      }
+    }
+    return this.#connection.publish(
+      target.exchangeName,
+      target.routingKey,
+      content,
+      {
+        headers:
+          compression === undefined
+            ? (target.headers ?? NO_HEADERS)
+            : { ...target.headers, compression: compression.contentType },
+        mandatory: target.mandatory,
+        expiration: target.expiration,
+      },
+      {
+        retry: bounds.retry,
+        timeoutMs: bounds.timeoutMs,
+        signal: bounds.signal,
+        republishUnconfirmed: true,
+      },
+    );
   }
 
   #isDeclared(key: string): boolean {

@@ -195,12 +195,21 @@ export class RabbitDriver implements TransportDriver {
     return reply;
   }
 
-  async sendNotification(request: NotificationRequest): Promise<void> {
+  sendNotification(request: NotificationRequest): Promise<void> {
+    // Not async: the publish's promise is the caller's (no extra promise and turn per
+    // notification). Encoding errors still arrive as a rejection.
+    let body: string;
+    try {
+      body = encodeNotification(request.message, request.ctxt, request.version);
+    } catch (err) {
+      // The encoder's TypeError, unchanged, as a rejection.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(err);
+    }
     const { target, message } = request;
-    const body = encodeNotification(message, request.ctxt, request.version);
     const exchangeName = target.exchange;
     const routingKey = notificationRoutingKey(target.topic, message.priority);
-    await this.#sender().publish(
+    return this.#sender().publish(
       {
         exchange: this.#topicExchange(exchangeName),
         exchangeName,
