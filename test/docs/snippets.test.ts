@@ -1,8 +1,9 @@
 /**
- * Every TypeScript snippet in the documentation compiles under the project's strict
- * settings, and every one that is a complete program runs (against `fake://`), as a
- * reader would paste it: `import ... from 'oslo-messaging'` resolves to this checkout.
- * See `snippets.ts` for how blocks are marked.
+ * Every TypeScript snippet in the documentation (README, docs/, and the `@example`
+ * sections of the TSDoc in src/, which the API reference shows) compiles under the
+ * project's strict settings, and every one that is a complete program runs (against
+ * `fake://`), as a reader would paste it: `import ... from 'oslo-messaging'` resolves to
+ * this checkout. See `snippets.ts` for how blocks are marked.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,13 +14,27 @@ import { fileURLToPath } from 'node:url';
 
 import ts from 'typescript';
 
-import { docFiles, fileNameOf, programsOf, where, type DocProgram } from './snippets.js';
+import {
+  docFiles,
+  examplePrograms,
+  examplesOf,
+  fileNameOf,
+  programsOf,
+  sourceFiles,
+  where,
+  type DocProgram,
+} from './snippets.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // Under the repository (ESM by its package.json; build-check/ is ignored by git and lint).
 const DIR = join(ROOT, 'build-check', `doc-snippets-${process.pid}`);
 
-const programs: DocProgram[] = docFiles(ROOT).flatMap((f) => programsOf(ROOT, f));
+const sources = sourceFiles(ROOT);
+const examples = sources.flatMap((f) => examplesOf(ROOT, f));
+const programs: DocProgram[] = [
+  ...docFiles(ROOT).flatMap((f) => programsOf(ROOT, f)),
+  ...sources.flatMap((f) => examplePrograms(ROOT, f)),
+];
 let diagnostics = new Map<string, string[]>();
 
 before(() => {
@@ -74,6 +89,32 @@ after(() => rmSync(DIR, { recursive: true, force: true }));
 
 test('docs - the documentation has TypeScript snippets to check', () => {
   assert.ok(programs.length >= 5, `only ${programs.length} snippets found`);
+});
+
+test('docs - the TSDoc comments of src/ have @example sections to check', () => {
+  assert.ok(examples.length >= 15, `only ${examples.length} @example sections found`);
+});
+
+test('docs - every @example in src/ is a fenced code block (so the reference renders it as code)', () => {
+  const bare = examples.filter((ex) => ex.blocks.length === 0);
+  assert.deepEqual(
+    bare.map((ex) => `${ex.file}:${ex.line} (${ex.documents})`),
+    [],
+    'an @example without a fenced block is neither rendered as code nor checked',
+  );
+});
+
+test('docs - the TSDoc comments of src/ have @example sections to check', () => {
+  assert.ok(examples.length >= 15, `only ${examples.length} @example sections found`);
+});
+
+test('docs - every @example in src/ is a fenced code block (so the reference renders it as code)', () => {
+  const bare = examples.filter((ex) => ex.blocks.length === 0);
+  assert.deepEqual(
+    bare.map((ex) => `${ex.file}:${ex.line} (${ex.documents})`),
+    [],
+    'an @example without a fenced block is neither rendered as code nor checked',
+  );
 });
 
 for (const p of programs) {
