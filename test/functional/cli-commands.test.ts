@@ -386,6 +386,53 @@ test('cli call - prints the result as JSON; a remote error prints its class and 
   assert.match(missing.stderr, /^oslo-messaging: RemoteError: .*NoSuchMethod.*no_such_method\n$/);
 });
 
+test('cli call --debug - a remote error prints the remote traceback, then the one line', async (t) => {
+  const b = await broker(t);
+  const exchange = uniqueName('x');
+  const topic = uniqueName('rpc');
+  b.cleanup({ queues: [topic, `${topic}.s1`], exchanges: [exchange] });
+  await rpcServer(b, exchange, topic, 's1');
+  const common = ['--url', CLI_URL, '--exchange', exchange, '--topic', topic];
+
+  const failed = await cli(['call', ...common, 'fail', '--debug']);
+  assert.equal(failed.code, 1);
+  assert.equal(failed.stdout, '');
+  // The server's traceback (its stack, which names the endpoint method's file) comes first.
+  const traceback = /oslo-messaging: remote traceback:\n([\s\S]*?)oslo-messaging: RemoteError/.exec(
+    failed.stderr,
+  );
+  assert.ok(traceback !== null, failed.stderr);
+  assert.match(traceback[1] ?? '', /RangeError: boom/);
+  assert.match(traceback[1] ?? '', /cli-commands\.test\.ts/);
+  assert.match(failed.stderr, /oslo-messaging: RemoteError: RangeError: boom second line\n$/);
+
+  // Without --debug the traceback is not printed.
+  const quiet = await cli(['call', ...common, 'fail']);
+  assert.doesNotMatch(quiet.stderr, /traceback/);
+});
+
+test('cli call --args - integers beyond 2^53, NaN and Infinity go and come back as Python writes them', async (t) => {
+  const b = await broker(t);
+  const exchange = uniqueName('x');
+  const topic = uniqueName('rpc');
+  b.cleanup({ queues: [topic, `${topic}.s1`], exchanges: [exchange] });
+  await rpcServer(b, exchange, topic, 's1');
+  const common = ['--url', CLI_URL, '--exchange', exchange, '--topic', topic];
+
+  const args =
+    '{"big": 123456789012345678901234567890, "neg": -9007199254740993, "nan": NaN, "inf": Infinity, "minf": -Infinity}';
+  const run = await cli(['call', ...common, 'echo', '--args', args]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    run.stdout,
+    '{"big":123456789012345678901234567890,"neg":-9007199254740993,"nan":NaN,"inf":Infinity,"minf":-Infinity}\n',
+  );
+  // What JSON can't express and Python can't read either is refused before sending.
+  const bad = await cli(['call', ...common, 'echo', '--args', '{"x": nan}']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^oslo-messaging call: --args/);
+});
+
 test('cli call - no server answering exits with status 3 after --timeout', async (t) => {
   const b = await broker(t);
   const exchange = uniqueName('x');
