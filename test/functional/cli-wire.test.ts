@@ -1,7 +1,8 @@
 /**
  * The operator's wire view on RabbitMQ: `listen --raw` (bodies byte for byte, with
  * exchange and routing key), `--filter` and `--since`, `peek` (classic, quorum and stream
- * queues; nothing removed), `republish` (byte for byte), `move`, and `queues` (depth,
+ * queues; nothing removed; streams from a time offset), `republish` (byte for byte, from
+ * `peek --raw` and `listen --raw` files), `move`, and `queues` (depth,
  * consumers and type by AMQP alone).
  */
 import assert from 'node:assert/strict';
@@ -75,6 +76,26 @@ test('cli listen --raw - prints each body byte for byte with its exchange and ro
   assert.equal(record.exchange, exchange);
   assert.equal(record.routing_key, `${topic}.info`);
   assert.equal(record.properties.content_type, 'application/json');
+
+  // What listen --raw wrote goes back where it came from, byte for byte, with republish.
+  const copy = uniqueName('relisten');
+  b.cleanup({ queues: [copy] });
+  await b.channel(async (ch) => {
+    await ch.assertQueue(copy, { durable: false });
+    await ch.bindQueue(copy, exchange, `${topic}.info`);
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'omtc_'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'listen.jsonl');
+  await writeFile(file, run.stdout);
+  const sent = await cli(['republish', file, '--url', URL_]);
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.equal(sent.stderr, 'republished 1 message\n');
+  const again = await b.channel(async (ch) => ch.get(copy, { noAck: true }));
+  assert.ok(again !== false, 'nothing arrived at the captured exchange and routing key');
+  assert.equal(again.content.toString(), wanted);
+  assert.equal(again.fields.exchange, exchange);
+  assert.equal(again.fields.routingKey, `${topic}.info`);
 });
 
 test('cli listen - pretty output names exchange, routing key, priority and message id', async (t) => {
@@ -229,6 +250,37 @@ test('cli peek - a stream queue is read from its first message, and keeps it', a
   );
   const again = await cli(['peek', stream, '--url', URL_, '--format', 'json', '--count', '1']);
   assert.equal(again.stdout.trim().split('\n').length, 1);
+});
+
+test('cli peek --since - a stream queue is read from that time (a stream offset), not from its start', async (t) => {
+  const b = await broker(t);
+  const stream = uniqueName('stream');
+  b.cleanup({ queues: [stream] });
+  await b.channel((ch) =>
+    ch.assertQueue(stream, { durable: true, arguments: { 'x-queue-type': 'stream' } }),
+  );
+  // Both notifications claim a time after --since, so only the stream offset can tell them
+  // apart: the first is stored before that time, the second after it.
+  const later = oslotime(new Date(Date.now() + 3_600_000));
+  const body = (eventType: string) =>
+    pythonNotification({ eventType, publisherId: 'p', payload: '{}', timestamp: later });
+  await b.publish('', stream, body('s.before'));
+  // Stream offsets by time are whole seconds.
+  await new Promise((resolve) => setTimeout(resolve, 2_100));
+  const since = oslotime(new Date(Date.now() - 500)).slice(0, 19);
+  await b.publish('', stream, body('s.after'));
+
+  const run = await cli(['peek', stream, '--url', URL_, '--format', 'json', '--since', since]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(
+    run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { event_type: string }).event_type),
+    ['s.after'],
+  );
+  const all = await cli(['peek', stream, '--url', URL_, '--format', 'json']);
+  assert.equal(all.stdout.trim().split('\n').length, 2, 'peek took messages from the stream');
 });
 
 test('cli queues - lists oslo queues with depth, consumers and type (classic, quorum, stream), AMQP only', async (t) => {
