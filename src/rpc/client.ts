@@ -290,7 +290,8 @@ export class RPCClient<API extends object = UntypedRpcApi, C = RequestContext> {
    *
    * @param ctxt - the request context, sent as `_context_*` keys after the serializer
    * @param method - the remote method's name
-   * @param args - its keyword arguments (each passes through the serializer)
+   * @param rest - the method's keyword arguments (each passes through the serializer), then
+   *   optionally {@link CallOptions} (`timeout`, `signal`)
    *
    * @returns the method's result, after the serializer
    * @throws MessagingTimeout when no reply comes within the timeout, or the
