@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
+import type { Channel } from 'amqplib';
+
 import { background, broker, cli, pythonNotification, uniqueName, URL_ } from './cli-helpers.js';
 
 /** oslo's timestamp for `date`: naive UTC, space separator, microseconds. */
@@ -333,4 +335,45 @@ test('cli queues - lists oslo queues with depth, consumers and type (classic, qu
     assert.match(table.stdout, /^QUEUE +TYPE +MESSAGES +CONSUMERS +KIND$/m);
     assert.match(table.stdout, new RegExp(`^${topic}\\.error +quorum +0 +0 +notifications$`, 'm'));
   });
+
+  // Exchanges: the one given is listed, one that does not exist is not.
+  const exchange = uniqueName('x');
+  const absent = uniqueName('x');
+  b.cleanup({ exchanges: [exchange] });
+  await b.channel((ch) => ch.assertExchange(exchange, 'topic', { durable: false }));
+  const run = await cli([
+    'queues',
+    '--url',
+    URL_,
+    '--only-given',
+    '--topic',
+    topic,
+    '--exchange',
+    exchange,
+    '--exchange',
+    absent,
+    '--format',
+    'json',
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const names = (JSON.parse(run.stdout) as { exchanges: { name: string }[] }).exchanges.map(
+    (x) => x.name,
+  );
+  assert.ok(names.includes(exchange), `${exchange} not listed: ${run.stdout}`);
+  assert.ok(!names.includes(absent), `${absent} listed`);
+  // Passive declares only: what the tool looked for and did not find still does not exist.
+  const exists = (check: (ch: Channel) => Promise<unknown>) =>
+    b.channel(async (ch) => {
+      // A failed passive declare closes the channel with an error event.
+      ch.on('error', () => undefined);
+      return check(ch).then(
+        () => true,
+        () => false,
+      );
+    });
+  for (const missing of [`${topic}.warn`, `${topic}.audit`, topic]) {
+    assert.equal(await exists((ch) => ch.checkQueue(missing)), false, `${missing} was created`);
+  }
+  assert.equal(await exists((ch) => ch.checkExchange(absent)), false, `${absent} was created`);
+  assert.equal(await exists((ch) => ch.checkExchange(exchange)), true);
 });
