@@ -328,6 +328,34 @@ test('cli listen - --pool consumes the pool queue; pretty output names the event
   assert.equal(await b.messageCount(pool), 0);
 });
 
+test('cli notify --payload - integers beyond 2^53, NaN and Infinity are on the wire as Python writes them', async (t) => {
+  const b = await broker(t);
+  const exchange = uniqueName('x');
+  const topic = uniqueName('notif');
+  b.cleanup({ queues: notificationQueues(topic), exchanges: [exchange] });
+  const common = ['--url', CLI_URL, '--exchange', exchange, '--topic', topic];
+  const listen = background(t, ['listen', ...common, '--count', '1', '--raw'], /listening/);
+  await listen.ready;
+  const sent = await cli([
+    'notify',
+    ...common,
+    '--event-type',
+    'e.numbers',
+    '--payload',
+    '{"big": 123456789012345678901234567890, "nan": NaN, "inf": -Infinity, "f": 1.0}',
+  ]);
+  assert.deepEqual(sent, { code: 0, stdout: '', stderr: '' });
+  const run = await listen.done;
+  assert.equal(run.code, 0, run.stderr);
+  // The envelope's oslo.message is a JSON string: the payload is in it, quotes escaped.
+  assert.ok(
+    run.stdout.includes(
+      '\\"payload\\": {\\"big\\": 123456789012345678901234567890, \\"nan\\": NaN, \\"inf\\": -Infinity, \\"f\\": 1.0}',
+    ),
+    run.stdout,
+  );
+});
+
 test('cli listen - --timeout with too few notifications exits with status 3', async (t) => {
   const b = await broker(t);
   const exchange = uniqueName('x');
