@@ -227,6 +227,32 @@ test('cli peek - shows the backlog and leaves it; republish sends the captured b
   assert.equal(await b.messageCount(parked), 2);
 });
 
+test('cli peek and move - a queue that does not exist is one line, exit status 1, and is not created', async (t) => {
+  const b = await broker(t);
+  const missing = uniqueName('missing');
+  const target = uniqueName('target');
+  const peek = await cli(['peek', missing, '--url', URL_]);
+  assert.deepEqual(peek, {
+    code: 1,
+    stdout: '',
+    stderr: `oslo-messaging: no queue '${missing}' in virtual host '/'\n`,
+  });
+  const move = await cli(['move', missing, '--to-queue', target, '--url', URL_]);
+  assert.deepEqual(move, {
+    code: 1,
+    stdout: '',
+    stderr: `oslo-messaging: no queue '${missing}'\n`,
+  });
+  const exists = await b.channel(async (ch) => {
+    ch.on('error', () => undefined);
+    return ch.checkQueue(missing).then(
+      () => true,
+      () => false,
+    );
+  });
+  assert.equal(exists, false);
+});
+
 test('cli peek - a stream queue is read from its first message, and keeps it', async (t) => {
   const b = await broker(t);
   const stream = uniqueName('stream');
