@@ -13,6 +13,9 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import ts from 'typescript';
+import { parse as parseYaml } from 'yaml';
+
+import { routeNotification } from '../../src/notify/routing.js';
 
 import {
   docFiles,
@@ -93,6 +96,28 @@ test('docs - the documentation has TypeScript snippets to check', () => {
 
 test('docs - the TSDoc comments of src/ have @example sections to check', () => {
   assert.ok(examples.length >= 15, `only ${examples.length} @example sections found`);
+});
+
+test('docs - the YAML of an @example in src/ is a routing configuration the routing driver accepts', () => {
+  const blocks = examples.flatMap((ex) =>
+    ex.blocks.filter((b) => b.lang !== 'ts' && b.lang !== 'typescript').map((b) => ({ ex, b })),
+  );
+  assert.ok(blocks.length > 0, 'no YAML example left: drop this test');
+  for (const { ex, b } of blocks) {
+    const at = `${ex.file}:${b.line}`;
+    // Only YAML is checked besides TypeScript; another language would go unchecked.
+    assert.equal(b.lang, 'yaml', `${at}: an @example in ${b.lang}, which this test can't check`);
+    assert.equal(ex.file, 'src/notify/routing.ts', `${at}: YAML outside the routing driver`);
+    const config = parseYaml(b.body) as unknown;
+    // Every group's drivers are chosen without error for an event of each kind it names.
+    assert.deepEqual(routeNotification(config, 'compute.instance.exists', 'info'), [
+      'messagingv2',
+      'log',
+    ]);
+    assert.deepEqual(routeNotification(config, 'compute.scheduler.run_instance.start', 'debug'), [
+      'messagingv2',
+    ]);
+  }
 });
 
 test('docs - every @example in src/ is a fenced code block (so the reference renders it as code)', () => {
