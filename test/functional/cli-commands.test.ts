@@ -482,6 +482,26 @@ test('cli call - no server answering exits with status 3 after --timeout', async
   assert.match(run.stderr, /^oslo-messaging: MessagingTimeout: [^\n]+\n$/);
 });
 
+test('cli ping - no server answering exits with status 3 after --timeout, one line', async (t) => {
+  const b = await broker(t);
+  const exchange = uniqueName('x');
+  b.cleanup({ exchanges: [exchange] });
+  const run = await cli([
+    'ping',
+    '--url',
+    CLI_URL,
+    '--exchange',
+    exchange,
+    '--topic',
+    uniqueName('nobody'),
+    '--timeout',
+    '500',
+  ]);
+  assert.equal(run.code, 3);
+  assert.equal(run.stdout, '');
+  assert.match(run.stderr, /^oslo-messaging: MessagingTimeout: [^\n]+\n$/);
+});
+
 test('cli cast - the server receives the arguments', async (t) => {
   const b = await broker(t);
   const exchange = uniqueName('x');
