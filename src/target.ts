@@ -51,8 +51,12 @@ function checkName(field: string, value: unknown, fields: TargetFields): void {
  *
  * @example
  * ```ts
+ * import { Target } from 'oslo-messaging';
+ *
  * const target = new Target({ topic: 'compute', version: '5.0' });
- * const one = target.with({ server: 'host7' });
+ * const one = target.with({ server: 'host7' }); // a copy; target is unchanged
+ * const back = one.with({ server: null }); // null clears a field
+ * console.log(one.server, target.server, back.server); // host7 undefined undefined
  * ```
  */
 export class Target {

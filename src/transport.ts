@@ -66,8 +66,11 @@ type ResolvedTarget = Target & { readonly topic: string; readonly exchange: stri
  *
  * @example
  * ```ts
+ * import { getRpcTransport } from 'oslo-messaging';
+ *
  * const transport = getRpcTransport('fake://');
  * transport.on('status', (status) => console.log('transport is', status));
+ * await transport.cleanup(); // transport is closed
  * ```
  */
 export class Transport extends EventEmitter<TransportEventMap> {
@@ -447,7 +450,9 @@ function resolve(
  * @throws ConfigurationError for a bad option, in `conf` or in the URL's query
  *
  * @example
- * ```ts
+ * ```ts check-only
+ * import { Config, getRpcTransport } from 'oslo-messaging';
+ *
  * const transport = getRpcTransport('rabbit://nova:secret@ctl1:5672,nova:secret@ctl2:5672/');
  * const fromNovaConf = getRpcTransport(await Config.fromFiles(['/etc/nova/nova.conf']));
  * ```

@@ -41,8 +41,16 @@ export function parseVersion(version: string): RPCVersion {
  * revision must not be above the implemented one. An `undefined` (or `null`) implemented
  * version accepts anything.
  *
- * @example isCompatible('1.3', '1.2') === true; isCompatible('1.3', '1.4') === false;
- *   isCompatible('1.3', '2.0') === false; isCompatible('1.3.1', '1.3.2') === false
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { versionIsCompatible } from 'oslo-messaging';
+ *
+ * assert.equal(versionIsCompatible('1.3', '1.2'), true);
+ * assert.equal(versionIsCompatible('1.3', '1.4'), false);
+ * assert.equal(versionIsCompatible('1.3', '2.0'), false);
+ * assert.equal(versionIsCompatible('1.3.1', '1.3.2'), false);
+ * ```
  * @throws InvalidRPCVersion when either version is not `X.Y[.Z]`.
  */
 export function isCompatible(implemented: string | null | undefined, requested: string): boolean {

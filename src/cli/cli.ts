@@ -16,7 +16,7 @@ import { topCommand } from './commands/top.js';
 import { moveCommand, republishCommand } from './commands/republish.js';
 import { callCommand, castCommand, pingCommand } from './commands/rpc.js';
 import { onInterrupt, unlessInterrupted } from './connection.js';
-import { describeError, ExitCode, exitCodeOf, UsageError } from './errors.js';
+import { describeError, EXIT_STATUSES, ExitCode, exitCodeOf, UsageError } from './errors.js';
 import { commandHelp, formatRow, parseCommandArgs, PROG } from './options.js';
 
 const COMMANDS: readonly Command[] = [
@@ -33,7 +33,8 @@ const COMMANDS: readonly Command[] = [
   benchCommand,
 ];
 
-function toolHelp(): string {
+/** The tool's `--help`. */
+export function toolHelp(): string {
   const lines = [
     `Usage: ${PROG} <command> [options]`,
     '',
@@ -50,8 +51,8 @@ function toolHelp(): string {
     'The transport comes from --url, else $OSLO_MESSAGING_TRANSPORT_URL, else transport_url in',
     '--config-file, else rabbit://guest:guest@localhost:5672/.',
     '',
-    'Exit status: 0 done, 1 failed (remote error, broker unreachable), 2 bad usage,',
-    '3 timed out (no reply, too few notifications).',
+    'Exit status:',
+    ...EXIT_STATUSES.map((e) => formatRow(e.codes.join(' or '), e.meaning)),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -39,6 +39,34 @@ export const ExitCode = {
 /** A value of {@link ExitCode}. */
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * Every exit status with its meaning, as `--help` prints them; the README's table says
+ * the same at more length (a unit test holds the three together).
+ */
+export const EXIT_STATUSES: readonly {
+  readonly codes: readonly ExitCode[];
+  readonly meaning: string;
+}[] = [
+  {
+    codes: [ExitCode.OK],
+    meaning: 'done (also listen, top or a server ended by Ctrl-C once running)',
+  },
+  {
+    codes: [ExitCode.FAILURE],
+    meaning: 'failed: a remote error, a message refused or not routed, no such queue',
+  },
+  { codes: [ExitCode.USAGE], meaning: 'bad usage: command, option, JSON, URL or pattern' },
+  { codes: [ExitCode.TIMEOUT], meaning: 'timed out: no reply, fewer notifications than --count' },
+  {
+    codes: [ExitCode.UNREACHABLE],
+    meaning: 'the broker could not be used: unreachable, not AMQP, TLS, login, vhost',
+  },
+  {
+    codes: [ExitCode.INTERRUPTED, ExitCode.TERMINATED],
+    meaning: 'SIGINT or SIGTERM before the command was running (128 + signal)',
+  },
+];
+
 /** Bad command-line input: printed with a hint to `--help`, exit status 2. */
 export class UsageError extends Error {
   /** The subcommand whose `--help` the hint points to, if any. */

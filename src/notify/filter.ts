@@ -132,15 +132,26 @@ function matchesAll(regexes: Map<string, Matcher>, data: unknown): boolean {
  *
  * @example
  * ```ts
- * const endpoint = {
- *   filterRule: new NotificationFilter({
- *     publisherId: '^compute\\.',
- *     eventType: '^compute\\.instance\\.create\\.',
- *     context: { project_id: '^p-' },
- *     payload: { state: '^active$' },
- *   }),
- *   info(ctxt, publisherId, eventType, payload, metadata) {},
+ * import { NotificationFilter, type NotificationEndpoint } from 'oslo-messaging';
+ *
+ * const filterRule = new NotificationFilter({
+ *   publisherId: '^compute\\.',
+ *   eventType: '^compute\\.instance\\.create\\.',
+ *   context: { project_id: '^p-' },
+ *   payload: { state: '^active$' },
+ * });
+ * // Given to a listener, the endpoint only sees what its filterRule matches.
+ * const endpoint: NotificationEndpoint = {
+ *   filterRule,
+ *   info(ctxt, publisherId, eventType, payload) {
+ *     console.log(eventType, payload);
+ *   },
  * };
+ * const ctxt = { project_id: 'p-1' };
+ * const event = 'compute.instance.create.end';
+ * console.log(filterRule.match(ctxt, 'compute.h1', event, {}, { state: 'active' })); // true
+ * console.log(filterRule.match(ctxt, 'network.h1', event, {}, { state: 'active' })); // false
+ * console.log(Object.keys(endpoint)); // [ 'filterRule', 'info' ]
  * ```
  */
 export class NotificationFilter implements NotificationFilterLike {

@@ -349,10 +349,25 @@ export class BatchNotificationServer extends NotificationServerBase {
  *
  * @example
  * ```ts
+ * import {
+ *   getNotificationListener,
+ *   getNotificationTransport,
+ *   Notifier,
+ *   Target,
+ * } from 'oslo-messaging';
+ *
+ * const transport = getNotificationTransport('fake://');
+ * let received!: (payload: unknown) => void;
+ * const done = new Promise<unknown>((resolve) => (received = resolve));
  * const listener = getNotificationListener(transport, [new Target({ topic: 'notifications' })], [
- *   { info: (ctxt, publisherId, eventType, payload) => console.log(eventType, payload) },
+ *   { info: (ctxt, publisherId, eventType, payload) => received(payload) },
  * ]);
  * await listener.start();
+ * const notifier = new Notifier(transport, { driver: 'messagingv2', publisherId: 'compute.h1' });
+ * await notifier.info({}, 'compute.instance.create.end', { id: 'i-1' });
+ * console.log(await done); // { id: 'i-1' }
+ * await listener.close();
+ * await transport.cleanup();
  * ```
  */
 export function getNotificationListener(

@@ -209,9 +209,12 @@ const CORE = Symbol('NotifierCore');
  *
  * @example
  * ```ts
+ * import { getNotificationTransport, Notifier } from 'oslo-messaging';
+ *
  * const transport = getNotificationTransport('fake://');
  * const notifier = new Notifier(transport, { publisherId: 'compute.host1', driver: 'messagingv2' });
  * await notifier.info({ request_id: 'req-1' }, 'compute.instance.create.end', { id: 'i-1' });
+ * await transport.cleanup();
  * ```
  */
 export class Notifier {

@@ -47,10 +47,15 @@ export interface SentNotification {
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict';
+ * import { getNotificationTransport, Notifier } from 'oslo-messaging';
+ *
+ * const transport = getNotificationTransport('fake://');
  * const notifier = new Notifier(transport, { driver: 'test', publisherId: 'compute.h1' });
  * await notifier.info({}, 'compute.instance.create.end', { id: 1 });
  * assert.equal(notifier.sent[0]?.message.event_type, 'compute.instance.create.end');
  * notifier.testSink.clear();
+ * await transport.cleanup();
  * ```
  */
 export class TestNotificationSink {

@@ -234,7 +234,20 @@ export class RPCClient<API extends object = UntypedRpcApi, C = RequestContext> {
    *
    * @example
    * ```ts
-   * await client.prepare({ server: 'host7', version: '5.1', timeout: 10_000 }).call(ctxt, 'resize', args);
+   * import { getRpcClient, getRpcServer, getRpcTransport, Target } from 'oslo-messaging';
+   *
+   * const transport = getRpcTransport('fake://');
+   * const endpoint = {
+   *   target: new Target({ version: '5.1' }),
+   *   resize: (ctxt: object, args: { instance: string }) => `resized ${args.instance}`,
+   * };
+   * const server = getRpcServer(transport, { topic: 'compute', server: 'host7' }, [endpoint]);
+   * await server.start();
+   * const client = getRpcClient(transport, { topic: 'compute' });
+   * const host7 = client.prepare({ server: 'host7', version: '5.1', timeout: 10_000 });
+   * console.log(await host7.call({}, 'resize', { instance: 'vm1' })); // resized vm1
+   * await server.close();
+   * await transport.cleanup();
    * ```
    */
   prepare(overrides: PrepareOptions = {}): RPCClient<API, C> {
@@ -277,7 +290,8 @@ export class RPCClient<API extends object = UntypedRpcApi, C = RequestContext> {
    *
    * @param ctxt - the request context, sent as `_context_*` keys after the serializer
    * @param method - the remote method's name
-   * @param args - its keyword arguments (each passes through the serializer)
+   * @param rest - the method's keyword arguments (each passes through the serializer), then
+   *   optionally {@link CallOptions} (`timeout`, `signal`)
    *
    * @returns the method's result, after the serializer
    * @throws MessagingTimeout when no reply comes within the timeout, or the
@@ -289,14 +303,27 @@ export class RPCClient<API extends object = UntypedRpcApi, C = RequestContext> {
    *
    * @example
    * ```ts
+   * import { getRpcClient, getRpcServer, getRpcTransport } from 'oslo-messaging';
+   *
    * interface ComputeAPI {
    *   resize(args: { instance: string; flavor: number }): Promise<string>;
    *   ping(): Promise<string>;
    * }
+   * const transport = getRpcTransport('fake://');
+   * const server = getRpcServer(transport, { topic: 'compute', server: 'host1' }, [
+   *   {
+   *     resize: (ctxt: object, args: { instance: string }) => `resized ${args.instance}`,
+   *     ping: () => 'pong',
+   *   },
+   * ]);
+   * await server.start();
    * const compute = getRpcClient<ComputeAPI>(transport, { topic: 'compute' });
    * const status = await compute.call({}, 'resize', { instance: 'vm1', flavor: 2 }); // string
    * const untyped = getRpcClient(transport, { topic: 'compute' });
    * const anything = await untyped.call({}, 'resize', { instance: 'vm1' }); // unknown
+   * console.log(status.toUpperCase(), anything);
+   * await server.close();
+   * await transport.cleanup();
    * ```
    */
   async call<M extends RpcMethodName<API>>(
@@ -384,14 +411,27 @@ export class RPCClient<API extends object = UntypedRpcApi, C = RequestContext> {
  *
  * @example
  * ```ts
+ * import { getRpcClient, getRpcServer, getRpcTransport, Target } from 'oslo-messaging';
+ *
  * interface ComputeAPI {
  *   resize(args: { instance: string; flavor: number }): Promise<string>;
  * }
+ * const transport = getRpcTransport('fake://');
+ * const endpoint = {
+ *   target: new Target({ version: '5.0' }),
+ *   resize: (ctxt: object, args: { instance: string }) => `resized ${args.instance}`,
+ * };
+ * const server = getRpcServer(transport, { topic: 'compute', server: 'host1' }, [endpoint]);
+ * await server.start();
+ * const ctxt = { request_id: 'req-1' };
  * const client = getRpcClient<ComputeAPI>(transport, { topic: 'compute', version: '5.0' }, {
  *   timeout: 30_000,
  * });
  * const result = await client.call(ctxt, 'resize', { instance: 'vm1', flavor: 2 });
  * await client.prepare({ fanout: true }).cast(ctxt, 'resize', { instance: 'vm1', flavor: 2 });
+ * console.log(result); // resized vm1
+ * await server.close();
+ * await transport.cleanup();
  * ```
  */
 export function getRpcClient<API extends object = UntypedRpcApi, C = RequestContext>(

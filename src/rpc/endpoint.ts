@@ -135,18 +135,48 @@ export type MethodNames<T> = {
  *
  * @example
  * ```ts
+ * import {
+ *   ExplicitRPCAccessPolicy,
+ *   expose,
+ *   getRpcClient,
+ *   getRpcServer,
+ *   getRpcTransport,
+ *   type RequestContext,
+ * } from 'oslo-messaging';
+ *
  * class ComputeEndpoint {
- *   resize(ctxt: Context, args: { instance: string }) { ... }
- *   rebuild(ctxt: Context, args: { instance: string }) { ... }
+ *   resize(ctxt: RequestContext, args: { instance: string }) {
+ *     return `resized ${args.instance}`;
+ *   }
+ *   rebuild(ctxt: RequestContext, args: { instance: string }) {
+ *     return `rebuilt ${args.instance}`;
+ *   }
  * }
  * expose(ComputeEndpoint.prototype, 'resize', 'rebuild');
  *
- * const endpoint = { ping: expose((ctxt: Context) => 'pong') };
+ * const pinger = { ping: expose((ctxt: RequestContext) => 'pong') };
  *
  * class Decorated {
  *   @expose
- *   status(ctxt: Context) { return 'ok'; }
+ *   status(ctxt: RequestContext) {
+ *     return 'ok';
+ *   }
+ *   internal(ctxt: RequestContext) {
+ *     return 'not exposed: NoSuchMethod under the explicit policy';
+ *   }
  * }
+ *
+ * const transport = getRpcTransport('fake://');
+ * const endpoints = [new ComputeEndpoint(), pinger, new Decorated()];
+ * const server = getRpcServer(transport, { topic: 'compute', server: 'h1' }, endpoints, {
+ *   accessPolicy: ExplicitRPCAccessPolicy,
+ * });
+ * await server.start();
+ * const client = getRpcClient(transport, { topic: 'compute' });
+ * console.log(await client.call({}, 'status')); // ok
+ * await client.call({}, 'internal').catch((err: unknown) => console.log(String(err)));
+ * await server.close();
+ * await transport.cleanup();
  * ```
  *
  * @throws TypeError when a named property is not a method
@@ -186,12 +216,32 @@ export type ErrorClass = abstract new (...args: never[]) => unknown;
  *
  * @example
  * ```ts
+ * import {
+ *   expectedExceptions,
+ *   getRpcClient,
+ *   getRpcServer,
+ *   getRpcTransport,
+ *   type RequestContext,
+ * } from 'oslo-messaging';
+ *
  * class InstanceNotFound extends Error {}
+ * const instances = new Map([['i-1', { id: 'i-1', name: 'vm1' }]]);
  * const endpoint = {
- *   show: expectedExceptions(InstanceNotFound)(async (ctxt: Context, args: { id: string }) => {
- *     return await db.instance(args.id); // throws InstanceNotFound
+ *   show: expectedExceptions(InstanceNotFound)(async (ctxt: RequestContext, args: { id: string }) => {
+ *     const instance = instances.get(args.id);
+ *     if (instance === undefined) throw new InstanceNotFound(args.id); // logged at debug level
+ *     return instance;
  *   }),
  * };
+ *
+ * const transport = getRpcTransport('fake://');
+ * const server = getRpcServer(transport, { topic: 'compute', server: 'h1' }, [endpoint]);
+ * await server.start();
+ * const client = getRpcClient(transport, { topic: 'compute' });
+ * console.log(await client.call({}, 'show', { id: 'i-1' }));
+ * await client.call({}, 'show', { id: 'i-2' }).catch((err: unknown) => console.log(String(err)));
+ * await server.close();
+ * await transport.cleanup();
  * ```
  */
 export function expectedExceptions(

@@ -168,18 +168,29 @@ export class RPCServer extends MessageHandlingServer {
  *
  * @example
  * ```ts
+ * import {
+ *   getRpcClient,
+ *   getRpcServer,
+ *   getRpcTransport,
+ *   Target,
+ *   type RequestContext,
+ * } from 'oslo-messaging';
+ *
  * class ComputeEndpoint {
  *   readonly target = new Target({ namespace: 'compute', version: '5.3' });
- *   async resize(ctxt: Context, args: { instance: string; flavor: number }) {
+ *   async resize(ctxt: RequestContext, args: { instance: string; flavor: number }) {
  *     return `resized ${args.instance}`;
  *   }
  * }
+ * const transport = getRpcTransport('fake://');
  * const server = getRpcServer(transport, { topic: 'compute', server: 'host1' }, [
  *   new ComputeEndpoint(),
  * ]);
  * await server.start();
- * // ...
+ * const client = getRpcClient(transport, { topic: 'compute', namespace: 'compute', version: '5.3' });
+ * console.log(await client.call({}, 'resize', { instance: 'vm1', flavor: 2 })); // resized vm1
  * await server.close(); // stop() then wait()
+ * await transport.cleanup();
  * ```
  */
 export function getRpcServer(

@@ -10,9 +10,11 @@
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict';
  * import { getRpcClient, getRpcServer, Target } from 'oslo-messaging';
  * import { createFakeTransport } from 'oslo-messaging/testing';
  *
+ * const endpoint = { echo: (ctxt: object, args: { text: string }) => args.text };
  * const transport = createFakeTransport();
  * const server = getRpcServer(transport, new Target({ topic: 't', server: 'h1' }), [endpoint]);
  * await server.start();
@@ -76,8 +78,12 @@ function split(options: FakeTransportOptions): {
  *
  * @example
  * ```ts
+ * import { createFakeTransport, fakeVirtualHostOf } from 'oslo-messaging/testing';
+ *
  * const transport = createFakeTransport({ conf: { DEFAULT: { control_exchange: 'nova' } } });
  * const peer = createFakeTransport({ virtualHost: fakeVirtualHostOf(transport) });
+ * await peer.cleanup();
+ * await transport.cleanup();
  * ```
  */
 export function createFakeTransport(options: FakeTransportOptions = {}): RPCTransport {
@@ -141,8 +147,13 @@ export function resetFakeBroker(virtualHost: string = DEFAULT_VHOST): void {
  *
  * @example
  * ```ts
+ * import { getRpcTransport } from 'oslo-messaging';
+ * import { testConfig } from 'oslo-messaging/testing';
+ *
  * const conf = testConfig({ DEFAULT: { control_exchange: 'nova', rpc_response_timeout: 5 } });
  * const transport = getRpcTransport(conf);
+ * console.log(transport.defaultTimeoutMs); // 5000
+ * await transport.cleanup();
  * ```
  */
 export function testConfig(overrides: ConfigObject = {}): Config {

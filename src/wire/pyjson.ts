@@ -175,8 +175,8 @@ function writeFallback(value: unknown, w: Writer): string {
  * `-Infinity` as Python writes them (its `allow_nan=True` default).
  *
  * Anything else (Date, Map, class instances, functions, symbols, top-level `undefined`)
- * goes to `fallback` when one is given (oslo's `jsonutils.dumps` passes `to_primitive`, see
- * {@link toPrimitive}); without one it throws.
+ * goes to `fallback` when one is given (oslo's `jsonutils.dumps` passes `to_primitive`);
+ * without one it throws.
  *
  * @throws TypeError `Object of type X is not JSON serializable` or `Circular reference
  * detected`.

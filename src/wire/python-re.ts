@@ -88,8 +88,10 @@ class Emitter {
  *
  * @example
  * ```ts
+ * import { PythonRegExp } from 'oslo-messaging';
+ *
  * const re = new PythonRegExp('(?i)compute\\.instance\\.');
- * re.match('Compute.Instance.create.end'); // true: re.match anchors at the start only
+ * console.log(re.match('Compute.Instance.create.end')); // true: re.match anchors at the start only
  * ```
  */
 export class PythonRegExp {

@@ -328,6 +328,34 @@ test('cli listen - --pool consumes the pool queue; pretty output names the event
   assert.equal(await b.messageCount(pool), 0);
 });
 
+test('cli notify --payload - integers beyond 2^53, NaN and Infinity are on the wire as Python writes them', async (t) => {
+  const b = await broker(t);
+  const exchange = uniqueName('x');
+  const topic = uniqueName('notif');
+  b.cleanup({ queues: notificationQueues(topic), exchanges: [exchange] });
+  const common = ['--url', CLI_URL, '--exchange', exchange, '--topic', topic];
+  const listen = background(t, ['listen', ...common, '--count', '1', '--raw'], /listening/);
+  await listen.ready;
+  const sent = await cli([
+    'notify',
+    ...common,
+    '--event-type',
+    'e.numbers',
+    '--payload',
+    '{"big": 123456789012345678901234567890, "nan": NaN, "inf": -Infinity, "f": 1.0}',
+  ]);
+  assert.deepEqual(sent, { code: 0, stdout: '', stderr: '' });
+  const run = await listen.done;
+  assert.equal(run.code, 0, run.stderr);
+  // The envelope's oslo.message is a JSON string: the payload is in it, quotes escaped.
+  assert.ok(
+    run.stdout.includes(
+      '\\"payload\\": {\\"big\\": 123456789012345678901234567890, \\"nan\\": NaN, \\"inf\\": -Infinity, \\"f\\": 1.0}',
+    ),
+    run.stdout,
+  );
+});
+
 test('cli listen - --timeout with too few notifications exits with status 3', async (t) => {
   const b = await broker(t);
   const exchange = uniqueName('x');
@@ -386,6 +414,53 @@ test('cli call - prints the result as JSON; a remote error prints its class and 
   assert.match(missing.stderr, /^oslo-messaging: RemoteError: .*NoSuchMethod.*no_such_method\n$/);
 });
 
+test('cli call --debug - a remote error prints the remote traceback, then the one line', async (t) => {
+  const b = await broker(t);
+  const exchange = uniqueName('x');
+  const topic = uniqueName('rpc');
+  b.cleanup({ queues: [topic, `${topic}.s1`], exchanges: [exchange] });
+  await rpcServer(b, exchange, topic, 's1');
+  const common = ['--url', CLI_URL, '--exchange', exchange, '--topic', topic];
+
+  const failed = await cli(['call', ...common, 'fail', '--debug']);
+  assert.equal(failed.code, 1);
+  assert.equal(failed.stdout, '');
+  // The server's traceback (its stack, which names the endpoint method's file) comes first.
+  const traceback = /oslo-messaging: remote traceback:\n([\s\S]*?)oslo-messaging: RemoteError/.exec(
+    failed.stderr,
+  );
+  assert.ok(traceback !== null, failed.stderr);
+  assert.match(traceback[1] ?? '', /RangeError: boom/);
+  assert.match(traceback[1] ?? '', /cli-commands\.test\.ts/);
+  assert.match(failed.stderr, /oslo-messaging: RemoteError: RangeError: boom second line\n$/);
+
+  // Without --debug the traceback is not printed.
+  const quiet = await cli(['call', ...common, 'fail']);
+  assert.doesNotMatch(quiet.stderr, /traceback/);
+});
+
+test('cli call --args - integers beyond 2^53, NaN and Infinity go and come back as Python writes them', async (t) => {
+  const b = await broker(t);
+  const exchange = uniqueName('x');
+  const topic = uniqueName('rpc');
+  b.cleanup({ queues: [topic, `${topic}.s1`], exchanges: [exchange] });
+  await rpcServer(b, exchange, topic, 's1');
+  const common = ['--url', CLI_URL, '--exchange', exchange, '--topic', topic];
+
+  const args =
+    '{"big": 123456789012345678901234567890, "neg": -9007199254740993, "nan": NaN, "inf": Infinity, "minf": -Infinity}';
+  const run = await cli(['call', ...common, 'echo', '--args', args]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    run.stdout,
+    '{"big":123456789012345678901234567890,"neg":-9007199254740993,"nan":NaN,"inf":Infinity,"minf":-Infinity}\n',
+  );
+  // What JSON can't express and Python can't read either is refused before sending.
+  const bad = await cli(['call', ...common, 'echo', '--args', '{"x": nan}']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^oslo-messaging call: --args/);
+});
+
 test('cli call - no server answering exits with status 3 after --timeout', async (t) => {
   const b = await broker(t);
   const exchange = uniqueName('x');
@@ -404,6 +479,26 @@ test('cli call - no server answering exits with status 3 after --timeout', async
     '500',
   ]);
   assert.equal(run.code, 3);
+  assert.match(run.stderr, /^oslo-messaging: MessagingTimeout: [^\n]+\n$/);
+});
+
+test('cli ping - no server answering exits with status 3 after --timeout, one line', async (t) => {
+  const b = await broker(t);
+  const exchange = uniqueName('x');
+  b.cleanup({ exchanges: [exchange] });
+  const run = await cli([
+    'ping',
+    '--url',
+    CLI_URL,
+    '--exchange',
+    exchange,
+    '--topic',
+    uniqueName('nobody'),
+    '--timeout',
+    '500',
+  ]);
+  assert.equal(run.code, 3);
+  assert.equal(run.stdout, '');
   assert.match(run.stderr, /^oslo-messaging: MessagingTimeout: [^\n]+\n$/);
 });
 

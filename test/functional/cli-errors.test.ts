@@ -114,6 +114,11 @@ const USAGE: readonly { name: string; args: string[]; stderr: RegExp }[] = [
     stderr: /^oslo-messaging listen: --count must be an integer >= 1, got 'abc'/,
   },
   {
+    name: 'a peek beyond its bound',
+    args: ['peek', 'q', '--count', '10001'],
+    stderr: /^oslo-messaging peek: --count must be an integer between 1 and 10000, got '10001'/,
+  },
+  {
     name: 'an unknown priority',
     args: ['listen', '--priority', 'loud', '--url', 'fake://'],
     stderr:

@@ -1,10 +1,11 @@
 /**
- * Helpers of the CLI's functional tests: run the tool as a child process, and a broker
- * connection for setting up, asserting and cleaning up.
+ * Helpers of the CLI's functional tests: run the tool as a child process (or in a tmux
+ * terminal), and a broker connection for setting up, asserting and cleaning up.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 import { connect, type Channel, type ChannelModel } from 'amqplib';
@@ -157,4 +158,62 @@ export function pythonNotification(fields: {
     /^\{"oslo.version":"2.0","oslo.message":/,
     '{"oslo.version": "2.0", "oslo.message": ',
   );
+}
+
+/** Run tmux (the terminal the live-view tests read). */
+export function tmux(...args: string[]): string {
+  return execFileSync('tmux', args, { encoding: 'utf8' });
+}
+
+/** Whether tmux is installed. */
+export function haveTmux(): boolean {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Poll a tmux pane until `pattern` shows (or 20 s pass); returns the last screen. */
+export async function screenUntil(session: string, pattern: RegExp): Promise<string> {
+  let screen = '';
+  for (let i = 0; i < 100; i++) {
+    screen = tmux('capture-pane', '-p', '-t', session);
+    if (pattern.test(screen)) return screen;
+    await sleep(200);
+  }
+  return screen;
+}
+
+/**
+ * Run the tool in a detached tmux session of 120x40 (killed after the test). Once the tool
+ * ends, the pane shows `<label> exited <status>` and stays a while for the test to read.
+ */
+export function inTerminal(t: TestContext, label: string, args: readonly string[]): string {
+  const session = uniqueName('tmux');
+  const command = [process.execPath, '--import', 'tsx', MAIN, ...args]
+    .map((a) => `'${a}'`)
+    .join(' ');
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-x',
+    '120',
+    '-y',
+    '40',
+    '-c',
+    ROOT,
+    `env OSLO_MESSAGING_TRANSPORT_URL= ${command}; echo "${label} exited $?"; sleep 30`,
+  );
+  t.after(() => {
+    try {
+      tmux('kill-session', '-t', session);
+    } catch {
+      // already gone
+    }
+  });
+  return session;
 }

@@ -1,37 +1,21 @@
 /**
- * `oslo-messaging top` in a real terminal: tmux runs it, the test publishes, reads the
- * screen with `capture-pane`, and quits with `q`. Skipped where tmux is not installed.
+ * The live views in a real terminal: tmux runs the tool, the test reads the screen with
+ * `capture-pane`. `top` (live rates; the test publishes, then quits with `q`) and the
+ * progress bar of a `bench` run longer than two seconds. Skipped where tmux is not installed.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 
-import { broker, MAIN, pythonNotification, ROOT, uniqueName, URL_ } from './cli-helpers.js';
-
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
-}
-
-function haveTmux(): boolean {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Poll the screen until `pattern` shows (or 20 s pass); returns the last screen. */
-async function screenUntil(session: string, pattern: RegExp): Promise<string> {
-  let screen = '';
-  for (let i = 0; i < 100; i++) {
-    screen = tmux('capture-pane', '-p', '-t', session);
-    if (pattern.test(screen)) return screen;
-    await sleep(200);
-  }
-  return screen;
-}
+import {
+  broker,
+  haveTmux,
+  inTerminal,
+  pythonNotification,
+  screenUntil,
+  tmux,
+  uniqueName,
+  URL_,
+} from './cli-helpers.js';
 
 test('cli top - shows live rates per topic, event type and publisher on a terminal; q quits with status 0', async (t) => {
   if (!haveTmux()) {
@@ -42,12 +26,7 @@ test('cli top - shows live rates per topic, event type and publisher on a termin
   const exchange = uniqueName('x');
   const topic = uniqueName('top');
   b.cleanup({ exchanges: [exchange] });
-  const session = uniqueName('tmux');
-  const command = [
-    process.execPath,
-    '--import',
-    'tsx',
-    MAIN,
+  const session = inTerminal(t, 'top', [
     'top',
     '--url',
     URL_,
@@ -55,30 +34,7 @@ test('cli top - shows live rates per topic, event type and publisher on a termin
     exchange,
     '--interval',
     '300',
-  ]
-    .map((a) => `'${a}'`)
-    .join(' ');
-  // The exit status is printed on the screen once top ends; the pane then stays a while.
-  tmux(
-    'new-session',
-    '-d',
-    '-s',
-    session,
-    '-x',
-    '120',
-    '-y',
-    '40',
-    '-c',
-    ROOT,
-    `env OSLO_MESSAGING_TRANSPORT_URL= ${command}; echo "top exited $?"; sleep 30`,
-  );
-  t.after(() => {
-    try {
-      tmux('kill-session', '-t', session);
-    } catch {
-      // already gone
-    }
-  });
+  ]);
   const started = await screenUntil(session, /^TOPIC +MSG\/S +TOTAL/m);
   assert.match(started, /^oslo-messaging top: rabbit:\/\/.*exchanges omtc_/m);
 
@@ -112,4 +68,32 @@ test('cli top - shows live rates per topic, event type and publisher on a termin
   assert.match(after, /top exited 0/);
   // The alternate screen is gone: the view's tables are not left on the terminal.
   assert.doesNotMatch(after, /^TOPIC +MSG\/S/m);
+});
+
+test('cli bench - a run longer than two seconds draws a progress bar on the terminal, then removes it', async (t) => {
+  if (!haveTmux()) {
+    t.skip('tmux is not installed');
+    return;
+  }
+  const session = inTerminal(t, 'bench', [
+    'bench',
+    'notify-client',
+    '--url',
+    'fake://',
+    '--topic',
+    uniqueName('bench'),
+    '--duration',
+    '5',
+    '--concurrency',
+    '4',
+  ]);
+  // cli-progress's bar: label, bar, percentage, count and rate.
+  const bar = /^notify-client \[[=-]{30}\] \d+% \d+ \d+ msg\/s$/m;
+  const during = await screenUntil(session, bar);
+  assert.match(during, bar);
+  const after = await screenUntil(session, /bench exited \d+/);
+  assert.match(after, /bench exited 0/);
+  // clearOnComplete: the report is on the screen, the bar is not.
+  assert.match(after, /^notify-client: \d+ sent in 5\.\d\d s/m);
+  assert.doesNotMatch(after, /\[[=-]{30}\]/);
 });

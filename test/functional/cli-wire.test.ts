@@ -1,7 +1,8 @@
 /**
  * The operator's wire view on RabbitMQ: `listen --raw` (bodies byte for byte, with
  * exchange and routing key), `--filter` and `--since`, `peek` (classic, quorum and stream
- * queues; nothing removed), `republish` (byte for byte), `move`, and `queues` (depth,
+ * queues; nothing removed; streams from a time offset), `republish` (byte for byte, from
+ * `peek --raw` and `listen --raw` files), `move`, and `queues` (depth,
  * consumers and type by AMQP alone).
  */
 import assert from 'node:assert/strict';
@@ -9,6 +10,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+
+import type { Channel } from 'amqplib';
 
 import { background, broker, cli, pythonNotification, uniqueName, URL_ } from './cli-helpers.js';
 
@@ -75,6 +78,26 @@ test('cli listen --raw - prints each body byte for byte with its exchange and ro
   assert.equal(record.exchange, exchange);
   assert.equal(record.routing_key, `${topic}.info`);
   assert.equal(record.properties.content_type, 'application/json');
+
+  // What listen --raw wrote goes back where it came from, byte for byte, with republish.
+  const copy = uniqueName('relisten');
+  b.cleanup({ queues: [copy] });
+  await b.channel(async (ch) => {
+    await ch.assertQueue(copy, { durable: false });
+    await ch.bindQueue(copy, exchange, `${topic}.info`);
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'omtc_'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'listen.jsonl');
+  await writeFile(file, run.stdout);
+  const sent = await cli(['republish', file, '--url', URL_]);
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.equal(sent.stderr, 'republished 1 message\n');
+  const again = await b.channel(async (ch) => ch.get(copy, { noAck: true }));
+  assert.ok(again !== false, 'nothing arrived at the captured exchange and routing key');
+  assert.equal(again.content.toString(), wanted);
+  assert.equal(again.fields.exchange, exchange);
+  assert.equal(again.fields.routingKey, `${topic}.info`);
 });
 
 test('cli listen - pretty output names exchange, routing key, priority and message id', async (t) => {
@@ -204,6 +227,32 @@ test('cli peek - shows the backlog and leaves it; republish sends the captured b
   assert.equal(await b.messageCount(parked), 2);
 });
 
+test('cli peek and move - a queue that does not exist is one line, exit status 1, and is not created', async (t) => {
+  const b = await broker(t);
+  const missing = uniqueName('missing');
+  const target = uniqueName('target');
+  const peek = await cli(['peek', missing, '--url', URL_]);
+  assert.deepEqual(peek, {
+    code: 1,
+    stdout: '',
+    stderr: `oslo-messaging: no queue '${missing}' in virtual host '/'\n`,
+  });
+  const move = await cli(['move', missing, '--to-queue', target, '--url', URL_]);
+  assert.deepEqual(move, {
+    code: 1,
+    stdout: '',
+    stderr: `oslo-messaging: no queue '${missing}'\n`,
+  });
+  const exists = await b.channel(async (ch) => {
+    ch.on('error', () => undefined);
+    return ch.checkQueue(missing).then(
+      () => true,
+      () => false,
+    );
+  });
+  assert.equal(exists, false);
+});
+
 test('cli peek - a stream queue is read from its first message, and keeps it', async (t) => {
   const b = await broker(t);
   const stream = uniqueName('stream');
@@ -229,6 +278,37 @@ test('cli peek - a stream queue is read from its first message, and keeps it', a
   );
   const again = await cli(['peek', stream, '--url', URL_, '--format', 'json', '--count', '1']);
   assert.equal(again.stdout.trim().split('\n').length, 1);
+});
+
+test('cli peek --since - a stream queue is read from that time (a stream offset), not from its start', async (t) => {
+  const b = await broker(t);
+  const stream = uniqueName('stream');
+  b.cleanup({ queues: [stream] });
+  await b.channel((ch) =>
+    ch.assertQueue(stream, { durable: true, arguments: { 'x-queue-type': 'stream' } }),
+  );
+  // Both notifications claim a time after --since, so only the stream offset can tell them
+  // apart: the first is stored before that time, the second after it.
+  const later = oslotime(new Date(Date.now() + 3_600_000));
+  const body = (eventType: string) =>
+    pythonNotification({ eventType, publisherId: 'p', payload: '{}', timestamp: later });
+  await b.publish('', stream, body('s.before'));
+  // Stream offsets by time are whole seconds.
+  await new Promise((resolve) => setTimeout(resolve, 2_100));
+  const since = oslotime(new Date(Date.now() - 500)).slice(0, 19);
+  await b.publish('', stream, body('s.after'));
+
+  const run = await cli(['peek', stream, '--url', URL_, '--format', 'json', '--since', since]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(
+    run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { event_type: string }).event_type),
+    ['s.after'],
+  );
+  const all = await cli(['peek', stream, '--url', URL_, '--format', 'json']);
+  assert.equal(all.stdout.trim().split('\n').length, 2, 'peek took messages from the stream');
 });
 
 test('cli queues - lists oslo queues with depth, consumers and type (classic, quorum, stream), AMQP only', async (t) => {
@@ -281,4 +361,45 @@ test('cli queues - lists oslo queues with depth, consumers and type (classic, qu
     assert.match(table.stdout, /^QUEUE +TYPE +MESSAGES +CONSUMERS +KIND$/m);
     assert.match(table.stdout, new RegExp(`^${topic}\\.error +quorum +0 +0 +notifications$`, 'm'));
   });
+
+  // Exchanges: the one given is listed, one that does not exist is not.
+  const exchange = uniqueName('x');
+  const absent = uniqueName('x');
+  b.cleanup({ exchanges: [exchange] });
+  await b.channel((ch) => ch.assertExchange(exchange, 'topic', { durable: false }));
+  const run = await cli([
+    'queues',
+    '--url',
+    URL_,
+    '--only-given',
+    '--topic',
+    topic,
+    '--exchange',
+    exchange,
+    '--exchange',
+    absent,
+    '--format',
+    'json',
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const names = (JSON.parse(run.stdout) as { exchanges: { name: string }[] }).exchanges.map(
+    (x) => x.name,
+  );
+  assert.ok(names.includes(exchange), `${exchange} not listed: ${run.stdout}`);
+  assert.ok(!names.includes(absent), `${absent} listed`);
+  // Passive declares only: what the tool looked for and did not find still does not exist.
+  const exists = (check: (ch: Channel) => Promise<unknown>) =>
+    b.channel(async (ch) => {
+      // A failed passive declare closes the channel with an error event.
+      ch.on('error', () => undefined);
+      return check(ch).then(
+        () => true,
+        () => false,
+      );
+    });
+  for (const missing of [`${topic}.warn`, `${topic}.audit`, topic]) {
+    assert.equal(await exists((ch) => ch.checkQueue(missing)), false, `${missing} was created`);
+  }
+  assert.equal(await exists((ch) => ch.checkExchange(absent)), false, `${absent} was created`);
+  assert.equal(await exists((ch) => ch.checkExchange(exchange)), true);
 });

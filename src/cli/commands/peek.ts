@@ -93,7 +93,10 @@ async function readStream(
 ): Promise<Delivery[]> {
   const out: Delivery[] = [];
   await ch.prefetch(Math.min(count, 1000));
-  const offset = sinceMs === undefined ? 'first' : new Date(sinceMs);
+  // An AMQP timestamp (whole seconds): amqplib would encode a Date as an empty table, which
+  // the broker refuses by closing the channel.
+  const offset =
+    sinceMs === undefined ? 'first' : { '!': 'timestamp', value: Math.floor(sinceMs / 1000) };
   let timer: NodeJS.Timeout | undefined;
   let tag: string | undefined;
   await new Promise<void>((resolve, reject) => {

@@ -29,6 +29,11 @@ import { parseRecord, PROPERTY_NAMES, type Delivery } from '../wire/record.js';
 import { SELECT_OPTIONS, selectionOf } from '../wire/select.js';
 import type { Command } from './command.js';
 
+/** `1 message`, `3 messages`. */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 const TO_OPTIONS = {
   exchange: {
     type: 'string',
@@ -162,7 +167,7 @@ async function runRepublish(args: ParsedArgs): Promise<ExitCode> {
     if (pub !== undefined) {
       // Returns arrive before the confirm of the same message; all are in by now.
       process.stderr.write(
-        `republished ${sent} messages${pub.returned > 0 ? `, ${pub.returned} unroutable` : ''}\n`,
+        `republished ${plural(sent, 'message')}${pub.returned > 0 ? `, ${pub.returned} unroutable` : ''}\n`,
       );
       if (pub.returned > 0) {
         throw new CliFailure(
@@ -228,7 +233,7 @@ async function runMove(args: ParsedArgs): Promise<ExitCode> {
       moved += 1;
     }
     await getter.close();
-    process.stderr.write(`moved ${moved} messages from ${source}\n`);
+    process.stderr.write(`moved ${plural(moved, 'message')} from ${source}\n`);
     return ExitCode.OK;
   } finally {
     await conn.close().catch(() => undefined);

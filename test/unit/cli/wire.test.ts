@@ -99,6 +99,19 @@ test('selection - --filter KEY=REGEX matches at the start as re.match; --since s
   assert.throws(() => select({ since: 'yesterday' }), /--since/);
 });
 
+test('selection - patterns are Python regular expressions: inline flags, \\Z, named groups, Python-only escapes', () => {
+  const m = decodeDelivery(delivery(BODY));
+  const matches = (filter: string) => selectionOf({ filter: [filter] }, 0).matches(m);
+  assert.equal(matches('event_type=(?i)OWIRE\\.INSTANCE'), true);
+  assert.equal(matches('event_type=owire\\.instance\\.create\\.end\\Z'), true);
+  assert.equal(matches('event_type=owire\\.instance\\Z'), false);
+  assert.equal(matches('publisher_id=(?P<service>owire)\\.(?P=service)?host'), true);
+  // \A is Python's start of string; JavaScript has no such escape.
+  assert.equal(matches('publisher_id=\\Aowire'), true);
+  // What Python refuses is refused with Python's reason.
+  assert.throws(() => matches('event_type=(?<'), /PatternError/);
+});
+
 test('since - durations count back from now; oslo and ISO times are UTC', () => {
   assert.equal(parseSince('90s', 100_000), 10_000);
   assert.equal(parseSince('2h', 10_000_000), 10_000_000 - 7_200_000);
