@@ -121,3 +121,20 @@ void test('rabbit op guard - dispose removes the abort listener it added and sto
   const later = new Promise<string>((resolve) => setTimeout(() => resolve('finished'), 20));
   assert.equal(await guard.race(later), 'finished');
 });
+
+void test('rabbit op guard - after it fired, every race waiting and every later race reject with its reason', async () => {
+  const c = new Cancellation();
+  const guard = new OpGuard(c, undefined, 'publish');
+  const first = guard.race(new Promise<never>(() => undefined));
+  const second = guard.race(new Promise<never>(() => undefined));
+  const reason = new Error('stop');
+  c.abort(reason);
+  await assert.rejects(first, (err: unknown) => err === reason);
+  await assert.rejects(second, (err: unknown) => err === reason);
+  // A later operation that fails on its own is not left as an unhandled rejection.
+  await assert.rejects(
+    guard.race(Promise.reject(new Error('too late'))),
+    (err: unknown) => err === reason,
+  );
+  guard.dispose();
+});

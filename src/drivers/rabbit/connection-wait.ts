@@ -73,38 +73,75 @@ export class Cancellation implements AbortLike {
  * The abort signal and timeout of one operation. `race` rejects with the signal's reason
  * or with `MessagingTimeout`; `dispose` removes the listener and clears the timer, so
  * nothing outlives the operation.
+ *
+ * Made for every publish: with a signal or a timeout a race costs one promise and one
+ * reaction (no promise of its own for the abort, and no `Promise.race`); without either,
+ * nothing.
  */
 export class OpGuard {
-  readonly #aborted: Promise<never> | undefined;
+  readonly #guarded: boolean;
+  /** Why the operation must stop, once the signal fired or the time ran out. */
+  #failure: { readonly error: unknown } | undefined;
+  /** The rejections of the races now waiting. */
+  #waiting: ((error: unknown) => void)[] | undefined;
   #cleanup: (() => void) | undefined;
 
   constructor(signal: AbortLike | undefined, timeoutMs: number | undefined, what: string) {
     if (signal?.aborted === true) throw signal.reason;
-    if (signal === undefined && timeoutMs === undefined) return;
-    this.#aborted = new Promise<never>((_resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      // The caller chose the reason (an AbortError by default): it is what they expect back.
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-      const onAbort = (): void => reject(signal?.reason);
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(
-          () => reject(new MessagingTimeout(`${what} timed out after ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#cleanup = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-    });
-    // Nobody may be racing when it fires; that is not an unhandled rejection.
-    this.#aborted.catch(() => undefined);
+    this.#guarded = signal !== undefined || timeoutMs !== undefined;
+    if (!this.#guarded) return;
+    let timer: NodeJS.Timeout | undefined;
+    // The caller chose the reason (an AbortError by default): it is what they expect back.
+    const onAbort = (): void => this.#fail(signal?.reason);
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(
+        () => this.#fail(new MessagingTimeout(`${what} timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#cleanup = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = { error };
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting !== undefined) for (const reject of waiting) reject(error);
   }
 
   /** `promise`, or the abort/timeout, whichever settles first. */
   race<T>(promise: Promise<T>): Promise<T> {
-    return this.#aborted === undefined ? promise : Promise.race([promise, this.#aborted]);
+    if (!this.#guarded) return promise;
+    const failure = this.#failure;
+    if (failure !== undefined) {
+      promise.catch(() => undefined); // nobody waits for it any more
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(failure.error);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const waiting = (this.#waiting ??= []);
+      waiting.push(reject);
+      const done = (): void => {
+        const i = waiting.indexOf(reject);
+        if (i >= 0) waiting.splice(i, 1);
+      };
+      promise.then(
+        (value) => {
+          done();
+          resolve(value);
+        },
+        (err: unknown) => {
+          done();
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          reject(err);
+        },
+      );
+    });
   }
 
   dispose(): void {
