@@ -201,14 +201,16 @@ export class NotificationDispatcher {
     }
     for (const callback of this.callbacks.get(priority) ?? []) {
       if (!this.accepts(callback, message)) continue;
-      const what = `${String(message.event_type)} (message_id ${String(message.metadata.message_id)})`;
-      const result = await this.run(callback, what, [
+      const what = (): string =>
+        `${String(message.event_type)} (message_id ${String(message.metadata.message_id)})`;
+      let result = this.run(callback, what, [
         message.ctxt,
         message.publisher_id,
         message.event_type,
         message.payload,
         message.metadata,
       ]);
+      if (isThenable(result)) result = await result;
       if (result === NotificationResult.REQUEUE) return NotificationResult.REQUEUE;
     }
     return NotificationResult.HANDLED;
@@ -257,20 +259,33 @@ export class NotificationDispatcher {
     }
   }
 
-  /** Run one endpoint method; a throw or rejection counts as REQUEUE and is logged. */
-  protected async run(callback: Callback, what: string, args: unknown[]): Promise<unknown> {
+  /**
+   * Run one endpoint method; a throw or rejection counts as REQUEUE and is logged. A
+   * method that returns a plain value (most do) gets it back as it is, not wrapped in a
+   * promise: no promise and no turn of the event loop per notification for it.
+   */
+  protected run(callback: Callback, what: () => string, args: unknown[]): unknown {
+    let result: unknown;
     try {
-      return await callback.method.apply(callback.endpoint, args);
+      result = callback.method.apply(callback.endpoint, args);
     } catch (err) {
-      this.logger.error(
-        'Callback %s.%s raised an exception while handling %s',
-        endpointName(callback.endpoint),
-        callback.name,
-        preview(what),
-        { err },
-      );
-      return NotificationResult.REQUEUE;
+      return this.#failed(callback, what, err);
     }
+    if (!isThenable(result)) return result;
+    return Promise.resolve(result).then(undefined, (err: unknown) =>
+      this.#failed(callback, what, err),
+    );
+  }
+
+  #failed(callback: Callback, what: () => string, err: unknown): NotificationResult {
+    this.logger.error(
+      'Callback %s.%s raised an exception while handling %s',
+      endpointName(callback.endpoint),
+      callback.name,
+      preview(what()),
+      { err },
+    );
+    return NotificationResult.REQUEUE;
   }
 }
 
@@ -310,7 +325,7 @@ export class BatchNotificationDispatcher extends NotificationDispatcher {
       for (const callback of this.callbacks.get(priority) ?? []) {
         const accepted = group.messages.filter((m) => this.accepts(callback, m));
         if (accepted.length === 0) continue;
-        const what = `a batch of ${accepted.length} ${priority} notifications`;
+        const what = (): string => `a batch of ${accepted.length} ${priority} notifications`;
         const result = await this.run(callback, what, [accepted]);
         if (result === NotificationResult.REQUEUE) {
           // Every message of the group, including those the filter kept back.
@@ -321,4 +336,12 @@ export class BatchNotificationDispatcher extends NotificationDispatcher {
     }
     return requeues;
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
