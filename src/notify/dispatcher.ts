@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import type { Serializer } from '../serializer.js';
 import type { NotificationFilterLike } from './filter.js';
 import { isPriority, NotificationResult, PRIORITIES, type NotificationPriority } from './result.js';
+import { isThenable } from '../util/async.js';
 
 /** The `metadata` argument of an endpoint method. Keys keep oslo's spelling. */
 export interface NotificationMetadata {
@@ -336,12 +337,4 @@ export class BatchNotificationDispatcher extends NotificationDispatcher {
     }
     return requeues;
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

@@ -22,6 +22,7 @@ import {
   type RPCAccessPolicy,
   type RPCAccessPolicyClass,
 } from './endpoint.js';
+import { isThenable } from '../util/async.js';
 
 /** The method name of oslo's built-in ping (`rpc_ping_enabled`). */
 export const PING_METHOD = 'oslo_rpc_server_ping';
@@ -171,19 +172,25 @@ export class RPCDispatcher {
     throw foundCompatible ? new NoSuchMethod(method) : new UnsupportedVersion(rawVersion, method);
   }
 
-  async #invoke(
+  /**
+   * Run the method. Not async: a method that returns a plain value (most do) costs no
+   * promise here; a promise it returns is followed. Throws what the method throws.
+   */
+  #invoke(
     endpoint: object,
     fn: EndpointMethod,
     incoming: DispatchableMessage,
     method: string,
-  ): Promise<unknown> {
+  ): unknown {
     const rawArgs = incoming.message['args'] ?? {};
     if (typeof rawArgs !== 'object' || rawArgs === null || Array.isArray(rawArgs)) {
       throw new TypeError(`RPC args must be an object of keyword arguments, got ${typeof rawArgs}`);
     }
     const stopHeartbeats = this.#startHeartbeats(incoming, method);
+    let ctxt: unknown;
+    let result: unknown;
     try {
-      const ctxt = this.serializer.deserializeContext(incoming.ctxt);
+      ctxt = this.serializer.deserializeContext(incoming.ctxt);
       // setOwnKey defines own properties, so an argument named `__proto__` stays data.
       const args: Record<string, unknown> = {};
       for (const name of Object.keys(rawArgs)) {
@@ -195,15 +202,25 @@ export class RPCDispatcher {
       }
       // An endpoint that echoes or forwards its args sends received whole floats as floats.
       inheritFloatMarks(rawArgs, args);
-      const result: unknown = await (fn as (ctxt: unknown, args: unknown) => unknown).call(
-        endpoint,
-        ctxt,
-        args,
-      );
-      return this.serializer.serializeEntity(ctxt, result);
-    } finally {
+      result = (fn as (ctxt: unknown, args: unknown) => unknown).call(endpoint, ctxt, args);
+    } catch (err) {
       stopHeartbeats();
+      throw err;
     }
+    if (!isThenable(result)) {
+      stopHeartbeats();
+      return this.serializer.serializeEntity(ctxt, result);
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        stopHeartbeats();
+        return this.serializer.serializeEntity(ctxt, value);
+      },
+      (err: unknown) => {
+        stopHeartbeats();
+        throw err;
+      },
+    );
   }
 
   /**

@@ -65,3 +65,12 @@ export function bounded<T>(promise: Promise<T>, bounds: Bounds): Promise<T> {
   );
   return result.promise;
 }
+
+/** Whether `value` is a promise or another thenable (what `await` would follow). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
