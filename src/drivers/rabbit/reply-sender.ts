@@ -122,13 +122,13 @@ export class ReplySender {
     return false;
   }
 
-  async #publish(
+  #publish(
     replyQ: string,
     body: string,
     timeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    await this.#publisher().publish(
+    return this.#publisher().publish(
       {
         exchange: undefined,
         exchangeName: '',
