@@ -36,7 +36,7 @@ import type {
   TransportSendOptions,
   TransportServer,
 } from './transport-options.js';
-import { publishStatus } from './observability/diagnostics.js';
+import { publishRejected, publishStatus } from './observability/diagnostics.js';
 import { observabilityHooks } from './observability/hooks.js';
 import { asLogger } from './observability/structured-log.js';
 import type { NotificationMessage, RequestContext, RpcReply, RpcRequest } from './wire/messages.js';
@@ -91,6 +91,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
   #closed = false;
   #closing: Promise<void> | undefined;
   #status: TransportStatus = 'idle';
+  #rejected = 0;
 
   /**
    * @internal Use {@link getTransport} and friends.
@@ -128,6 +129,14 @@ export class Transport extends EventEmitter<TransportEventMap> {
   /** Where the transport is; see {@link TransportStatus}. Changes are emitted as `status`. */
   get status(): TransportStatus {
     return this.#status;
+  }
+
+  /**
+   * How many delivered messages the driver rejected as malformed since the transport was
+   * made (each is also emitted as `rejected`).
+   */
+  get rejectedMessages(): number {
+    return this.#rejected;
   }
 
   /** Whether `cleanup()` was called. */
@@ -369,6 +378,10 @@ export class Transport extends EventEmitter<TransportEventMap> {
   }
 
   #onConnectionEvent(event: ConnectionEvent): void {
+    if (event.type === 'rejected') {
+      this.#rejected += 1;
+      publishRejected(this, event);
+    }
     const status = this.#states.apply(event);
     const named = publicEvent(event);
     if (named !== undefined) {

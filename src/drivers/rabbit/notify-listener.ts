@@ -21,6 +21,7 @@ export interface NotificationRoute {
 
 /** See the module comment. */
 export class RabbitNotificationListener extends RabbitListener<IncomingMessage> {
+  protected readonly messageKind = 'notification';
   readonly #routes: readonly NotificationRoute[];
   readonly #pool: string | undefined;
   readonly #tapQueue: string | undefined;

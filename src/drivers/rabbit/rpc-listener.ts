@@ -91,6 +91,7 @@ export class RabbitRpcMessage extends RabbitIncomingMessage implements RpcIncomi
 
 /** See the module comment. */
 export class RabbitRpcListener extends RabbitListener<RpcIncomingMessage> {
+  protected readonly messageKind = 'rpc';
   readonly #exchange: string;
   readonly #topic: string;
   readonly #server: string | undefined;
