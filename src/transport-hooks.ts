@@ -75,6 +75,12 @@ export interface DeliveryOutcome {
 
 /** @internal What a hook returns for one delivery: how the server's handling is observed. */
 export interface DeliveryObserver {
+  /**
+   * The server starts handling the message (it was taken from the transport when
+   * `onDeliver` ran; in between it may have waited for a free executor slot). Called
+   * once per message, before `run`; for a batch, for every message of it.
+   */
+  begin?(): void;
   /** Run the handling inside this (e.g. inside the trace context of the message). */
   run?<T>(fn: () => T): T;
   /** Called once, when the handling (and an RPC reply) is done. */
@@ -257,6 +263,11 @@ export class TransportHooks {
     const fail: ReportFailure = (error) => {
       failure = { error };
     };
+    for (const observers of observed) {
+      for (const observer of observers ?? []) {
+        if (observer.begin !== undefined) safely(this.#logger, () => observer.begin!());
+      }
+    }
     let run = () => fn(fail);
     for (const observer of first ?? []) {
       const inner = run;

@@ -1,17 +1,44 @@
 /**
  * OpenTelemetry tracing on the transport's hooks. Spans follow the messaging and RPC
- * semantic conventions: `call <topic>` (client), `cast <topic>`, `fanout <topic>_fanout`,
- * `notify <topic>.<priority>`, `reply (temporary)` (producer), and `process
- * <routing key>` around a server's handling (server for a call, consumer for a cast or
- * a notification). Trace context travels in the request context under `_trace_context`,
- * as Python's instrumentation of oslo.messaging carries it. Without a registered tracer
- * provider the hook is inactive: it costs one check per message.
+ * semantic conventions:
+ *
+ * - sends: `call <topic>` (client, until the reply), `cast <topic>`, `fanout
+ *   <topic>_fanout`, `notify <topic>.<priority>`, `reply (temporary)` (producer);
+ * - deliveries: `receive <routing key>` (consumer) from the moment the message is taken
+ *   from the transport until the server starts handling it (it may wait for a free
+ *   executor slot), then `process <routing key>` around the handling (server for a
+ *   call, consumer for a cast or a notification).
+ *
+ * Trace structure: the `receive` span's parent is the message's creation context (the
+ * producer's span, from `_trace_context`), so a trace continues from service to
+ * service under one trace id; the `process` span is the `receive` span's child. Both
+ * also carry a span link to the creation context, as the conventions recommend for
+ * consumer spans, so a backend that follows links finds the producer directly. A
+ * handler runs inside its `process` span: what it sends is a child of it. In a batch
+ * listener each message has its own `receive` and `process` spans, and the handler runs
+ * in the first message's `process` span.
+ *
+ * The reply a caller receives is not a span of its own: the driver takes it from the
+ * reply queue, and the `call` span (which ends with it) covers it.
+ *
+ * Trace context travels in the request context under `_trace_context`, as Python's
+ * instrumentation of oslo.messaging carries it. Without a registered tracer provider the
+ * hook is inactive: it costs one check per message. With one, a span that is not
+ * recording (sampled out) gets no further attributes, events or status.
  *
  * @module
  */
 import { inspect } from 'node:util';
 
-import type { Attributes, ProxyTracerProvider, Span, SpanKind, Tracer } from '@opentelemetry/api';
+import type {
+  Attributes,
+  Context,
+  Link,
+  ProxyTracerProvider,
+  Span,
+  SpanKind,
+  Tracer,
+} from '@opentelemetry/api';
 
 import type { RpcIncomingMessage } from '../drivers/driver.js';
 import type {
@@ -84,38 +111,68 @@ export function tracingHook(api: OtelApi, driverName: string): TransportHook {
       const { message } = event;
       const body = message.message;
       const destination = message.delivery.routingKey;
-      const attributes: Attributes = {
-        'messaging.system': system,
-        'messaging.operation.type': 'process',
-        'messaging.operation.name': 'process',
-        'messaging.destination.name': destination,
-        'messaging.rabbitmq.destination.routing_key': destination,
-      };
+      const tracer = getTracer();
       let kind: SpanKind = kinds.CONSUMER;
+      let messageId: string | undefined;
+      let rpcMethod: string | undefined;
+      let eventType: string | undefined;
       if (event.kind === 'rpc') {
-        const msgId = (message as RpcIncomingMessage).msgId;
-        if (msgId !== undefined) {
-          kind = kinds.SERVER;
-          attributes['messaging.message.id'] = msgId;
-        }
-        attributes['rpc.system'] = 'oslo_messaging';
-        if (typeof body['method'] === 'string') attributes['rpc.method'] = body['method'];
+        messageId = (message as RpcIncomingMessage).msgId;
+        if (messageId !== undefined) kind = kinds.SERVER;
+        const method = body['method'];
+        if (typeof method === 'string') rpcMethod = method;
       } else {
-        if (typeof body['message_id'] === 'string') {
-          attributes['messaging.message.id'] = body['message_id'];
-        }
-        if (typeof body['event_type'] === 'string') {
-          attributes['oslo.notification.event_type'] = body['event_type'];
-        }
+        const id = body['message_id'];
+        if (typeof id === 'string') messageId = id;
+        const type = body['event_type'];
+        if (typeof type === 'string') eventType = type;
       }
-      const parent = extractTraceContext(api, message.ctxt) ?? api.ROOT_CONTEXT;
-      const span = getTracer().startSpan(`process ${destination}`, { kind, attributes }, parent);
-      const inSpan = api.trace.setSpan(parent, span);
+      const attributes = (operation: 'receive' | 'process'): Attributes => {
+        const a: Attributes = {
+          'messaging.system': system,
+          'messaging.operation.type': operation,
+          'messaging.operation.name': operation,
+          'messaging.destination.name': destination,
+          'messaging.rabbitmq.destination.routing_key': destination,
+        };
+        if (messageId !== undefined) a['messaging.message.id'] = messageId;
+        if (event.kind === 'rpc') a['rpc.system'] = 'oslo_messaging';
+        if (rpcMethod !== undefined) a['rpc.method'] = rpcMethod;
+        if (eventType !== undefined) a['oslo.notification.event_type'] = eventType;
+        return a;
+      };
+      const creation = extractTraceContext(api, message.ctxt);
+      const creationSpan = creation === undefined ? undefined : api.trace.getSpanContext(creation);
+      // A new array per span: the SDK keeps it, and addLink() appends to it.
+      const links = (): Link[] => (creationSpan === undefined ? [] : [{ context: creationSpan }]);
+      const receive = tracer.startSpan(
+        `receive ${destination}`,
+        { kind: kinds.CONSUMER, attributes: attributes('receive'), links: links() },
+        creation ?? api.ROOT_CONTEXT,
+      );
+      let inProcess: Context | undefined;
+      let process: Span | undefined;
+      const begin = (): Context => {
+        if (inProcess !== undefined) return inProcess;
+        receive.end();
+        const inReceive = api.trace.setSpan(creation ?? api.ROOT_CONTEXT, receive);
+        process = tracer.startSpan(
+          `process ${destination}`,
+          { kind, attributes: attributes('process'), links: links() },
+          inReceive,
+        );
+        inProcess = api.trace.setSpan(inReceive, process);
+        return inProcess;
+      };
       return {
-        run: (fn) => api.context.with(inSpan, fn),
+        begin,
+        run: (fn) => api.context.with(begin(), fn),
         end: (outcome) => {
-          if (outcome.requeued === true) span.setAttribute('oslo.requeued', true);
-          finish(api, span, outcome.error);
+          begin();
+          if (outcome.requeued === true && process!.isRecording()) {
+            process!.setAttribute('oslo.requeued', true);
+          }
+          finish(api, process!, outcome.error);
         },
       };
     },
@@ -123,7 +180,7 @@ export function tracingHook(api: OtelApi, driverName: string): TransportHook {
 }
 
 function finish(api: OtelApi, span: Span, error: unknown): void {
-  if (error !== undefined) {
+  if (error !== undefined && span.isRecording()) {
     if (error instanceof Error) {
       span.recordException(error);
       span.setAttribute('error.type', error.name);
