@@ -187,7 +187,8 @@ export interface DeliveryInfo {
  *
  * Settling: exactly one of `acknowledge`, `requeue`, `reject` takes effect; later
  * calls are no-ops. Settling never rejects: a message whose channel died (the broker
- * already gave it back to the queue) settles as a no-op, logged at debug level.
+ * already gave it back to the queue) settles as a no-op, logged as a warning (as oslo
+ * logs a failed acknowledgement).
  */
 export interface IncomingMessage {
   /** The restored request context, including oslo's `client_timeout` key. */

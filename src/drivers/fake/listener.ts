@@ -299,7 +299,7 @@ export class FakeRpcListener extends FakeListener<RpcIncomingMessage> {
     // oslo acks an RPC request, then checks and records its _unique_id: a repeat is
     // dropped without a reply.
     if (this.duplicates.has(unpacked.uniqueId)) {
-      this.host.logger.warn('ignoring duplicate message %s', unpacked.msgId ?? unpacked.uniqueId);
+      this.host.logger.error('ignoring duplicate message %s', unpacked.msgId ?? unpacked.uniqueId);
       delivery.ack();
       return undefined;
     }
@@ -338,7 +338,7 @@ export class FakeNotificationListener extends FakeListener<IncomingMessage> {
   ): IncomingMessage | undefined {
     const unpacked = unpackContext(decoded);
     if (this.duplicates.has(unpacked.uniqueId)) {
-      this.host.logger.warn('ignoring duplicate message %s', unpacked.uniqueId);
+      this.host.logger.error('ignoring duplicate message %s', unpacked.uniqueId);
       delivery.ack();
       return undefined;
     }

@@ -158,7 +158,7 @@ export class RabbitRpcListener extends RabbitListener<RpcIncomingMessage> {
     if (this.#duplicates.has(unpacked.uniqueId)) {
       // oslo acks a request first, then drops a repeat without dispatch or reply.
       this.connection.ack(delivery);
-      this.host.logger.warn('ignoring duplicate message %s', unpacked.msgId ?? unpacked.uniqueId);
+      this.host.logger.error('ignoring duplicate message %s', unpacked.msgId ?? unpacked.uniqueId);
       return undefined;
     }
     const message = new RabbitRpcMessage(
