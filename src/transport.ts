@@ -50,7 +50,6 @@ export type {
 } from './transport-options.js';
 
 const NO_HEADERS: MessageHeaders = Object.freeze({});
-const ignoreFailure: ReportFailure = () => {};
 
 /** A target as drivers get it: a topic, and the exchange resolved. */
 type ResolvedTarget = Target & { readonly topic: string; readonly exchange: string };
@@ -162,13 +161,17 @@ export class Transport extends EventEmitter<TransportEventMap> {
     const driver = await this.#driverFor('rpc');
     signal?.throwIfAborted();
     const resolved = this.#resolved(target, topic);
-    const {
-      headers,
-      ctxt: sent,
-      done,
-    } = this.#hooks.active
-      ? this.#hooks.annotateRpc(call !== undefined, target, resolved.exchange, topic, ctxt, message)
-      : { headers: NO_HEADERS, ctxt, done: undefined };
+    const annotated = this.#hooks.annotateRpc(
+      call !== undefined,
+      target,
+      resolved.exchange,
+      topic,
+      ctxt,
+      message,
+    );
+    const headers = annotated?.headers ?? NO_HEADERS;
+    const sent = annotated?.ctxt ?? ctxt;
+    const done = annotated?.done;
     try {
       const result = await driver.send({
         target: resolved,
@@ -204,13 +207,16 @@ export class Transport extends EventEmitter<TransportEventMap> {
     options.signal?.throwIfAborted();
     const driver = await this.#driverFor('notify');
     const resolved = this.#resolved(target, topic);
-    const {
-      headers,
-      ctxt: sent,
-      done,
-    } = this.#hooks.active
-      ? this.#hooks.annotateNotification(target, resolved.exchange, topic, ctxt, message)
-      : { headers: NO_HEADERS, ctxt, done: undefined };
+    const annotated = this.#hooks.annotateNotification(
+      target,
+      resolved.exchange,
+      topic,
+      ctxt,
+      message,
+    );
+    const headers = annotated?.headers ?? NO_HEADERS;
+    const sent = annotated?.ctxt ?? ctxt;
+    const done = annotated?.done;
     try {
       await driver.sendNotification({
         target: resolved,
@@ -232,7 +238,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
 
   /** @internal Send an RPC server's reply to `message` (hooks see it as a `reply`). */
   _reply(message: RpcIncomingMessage, reply: RpcReply): Promise<void> {
-    return this.#hooks.active ? this.#hooks.reply(message, reply) : message.reply(reply);
+    return this.#hooks.reply(message, reply);
   }
 
   /**
@@ -246,7 +252,8 @@ export class Transport extends EventEmitter<TransportEventMap> {
     fn: (fail: ReportFailure) => Promise<T>,
     requeued?: (result: T, message: IncomingMessage) => boolean,
   ): Promise<T> {
-    if (!this.#hooks.active) return fn(ignoreFailure);
+    // Without an observer of these messages (no hook was active at delivery) this is
+    // one lookup, then `fn` itself.
     return this.#hooks.process(messages, fn, requeued);
   }
 

@@ -126,8 +126,15 @@ export function otelMetricsHook(
   let instruments: Instruments | undefined;
   let unobserve: (() => void) | undefined;
   let closed = false;
+  let seen: { provider: object; instruments: Instruments | undefined } | undefined;
   const current = (): Instruments | undefined => {
     const provider = api.metrics.getMeterProvider();
+    // The same provider as last time: the same instruments (no lookup per message).
+    if (seen?.provider === provider) return seen.instruments;
+    seen = { provider, instruments: lookUp(provider) };
+    return seen.instruments;
+  };
+  const lookUp = (provider: ReturnType<typeof api.metrics.getMeterProvider>) => {
     if (provider.constructor.name === 'NoopMeterProvider') return undefined;
     const meter = provider.getMeter(INSTRUMENTATION_NAME);
     if (instruments?.meter !== meter) {

@@ -33,10 +33,10 @@ import { inspect } from 'node:util';
 import type {
   Attributes,
   Context,
-  Link,
   ProxyTracerProvider,
   Span,
   SpanKind,
+  SpanOptions,
   Tracer,
 } from '@opentelemetry/api';
 
@@ -44,6 +44,7 @@ import type { RpcIncomingMessage } from '../drivers/driver.js';
 import type {
   DeliverEvent,
   DeliveryObserver,
+  DeliveryOutcome,
   SendEvent,
   TransportHook,
 } from '../transport-hooks.js';
@@ -111,72 +112,113 @@ export function tracingHook(api: OtelApi, driverName: string): TransportHook {
       const { message } = event;
       const body = message.message;
       const destination = message.delivery.routingKey;
-      const tracer = getTracer();
+      const attributes: Attributes = {
+        'messaging.system': system,
+        'messaging.operation.type': 'receive',
+        'messaging.operation.name': 'receive',
+        'messaging.destination.name': destination,
+        'messaging.rabbitmq.destination.routing_key': destination,
+      };
       let kind: SpanKind = kinds.CONSUMER;
-      let messageId: string | undefined;
-      let rpcMethod: string | undefined;
-      let eventType: string | undefined;
       if (event.kind === 'rpc') {
-        messageId = (message as RpcIncomingMessage).msgId;
-        if (messageId !== undefined) kind = kinds.SERVER;
+        const msgId = (message as RpcIncomingMessage).msgId;
+        if (msgId !== undefined) {
+          kind = kinds.SERVER;
+          attributes['messaging.message.id'] = msgId;
+        }
+        attributes['rpc.system'] = 'oslo_messaging';
         const method = body['method'];
-        if (typeof method === 'string') rpcMethod = method;
+        if (typeof method === 'string') attributes['rpc.method'] = method;
       } else {
         const id = body['message_id'];
-        if (typeof id === 'string') messageId = id;
+        if (typeof id === 'string') attributes['messaging.message.id'] = id;
         const type = body['event_type'];
-        if (typeof type === 'string') eventType = type;
+        if (typeof type === 'string') attributes['oslo.notification.event_type'] = type;
       }
-      const attributes = (operation: 'receive' | 'process'): Attributes => {
-        const a: Attributes = {
-          'messaging.system': system,
-          'messaging.operation.type': operation,
-          'messaging.operation.name': operation,
-          'messaging.destination.name': destination,
-          'messaging.rabbitmq.destination.routing_key': destination,
-        };
-        if (messageId !== undefined) a['messaging.message.id'] = messageId;
-        if (event.kind === 'rpc') a['rpc.system'] = 'oslo_messaging';
-        if (rpcMethod !== undefined) a['rpc.method'] = rpcMethod;
-        if (eventType !== undefined) a['oslo.notification.event_type'] = eventType;
-        return a;
-      };
-      const creation = extractTraceContext(api, message.ctxt);
-      const creationSpan = creation === undefined ? undefined : api.trace.getSpanContext(creation);
-      // A new array per span: the SDK keeps it, and addLink() appends to it.
-      const links = (): Link[] => (creationSpan === undefined ? [] : [{ context: creationSpan }]);
-      const receive = tracer.startSpan(
-        `receive ${destination}`,
-        { kind: kinds.CONSUMER, attributes: attributes('receive'), links: links() },
-        creation ?? api.ROOT_CONTEXT,
-      );
-      let inProcess: Context | undefined;
-      let process: Span | undefined;
-      const begin = (): Context => {
-        if (inProcess !== undefined) return inProcess;
-        receive.end();
-        const inReceive = api.trace.setSpan(creation ?? api.ROOT_CONTEXT, receive);
-        process = tracer.startSpan(
-          `process ${destination}`,
-          { kind, attributes: attributes('process'), links: links() },
-          inReceive,
-        );
-        inProcess = api.trace.setSpan(inReceive, process);
-        return inProcess;
-      };
-      return {
-        begin,
-        run: (fn) => api.context.with(begin(), fn),
-        end: (outcome) => {
-          begin();
-          if (outcome.requeued === true && process!.isRecording()) {
-            process!.setAttribute('oslo.requeued', true);
-          }
-          finish(api, process!, outcome.error);
-        },
-      };
+      return new ConsumerSpans(api, getTracer(), kind, destination, attributes, message.ctxt);
     },
   };
+}
+
+/**
+ * The `receive` span of one delivery, started at once, and its `process` span, started
+ * when the handling begins (see the module comment for how they relate). One object per
+ * delivery, no closures: this is on every message's path.
+ */
+class ConsumerSpans implements DeliveryObserver {
+  readonly #api: OtelApi;
+  readonly #tracer: Tracer;
+  readonly #kind: SpanKind;
+  readonly #destination: string;
+  readonly #attributes: Attributes;
+  /** The message's creation context (its producer's span), when it carries one. */
+  readonly #creation: Context | undefined;
+  readonly #receive: Span;
+  #process: Span | undefined;
+  #inProcess: Context | undefined;
+
+  constructor(
+    api: OtelApi,
+    tracer: Tracer,
+    kind: SpanKind,
+    destination: string,
+    attributes: Attributes,
+    ctxt: unknown,
+  ) {
+    this.#api = api;
+    this.#tracer = tracer;
+    this.#kind = kind;
+    this.#destination = destination;
+    this.#attributes = attributes;
+    this.#creation = extractTraceContext(api, ctxt);
+    this.#receive = tracer.startSpan(
+      `receive ${destination}`,
+      this.#options(api.SpanKind.CONSUMER, attributes),
+      this.#creation ?? api.ROOT_CONTEXT,
+    );
+  }
+
+  begin(): void {
+    if (this.#inProcess !== undefined) return;
+    const api = this.#api;
+    const receive = this.#receive;
+    receive.end();
+    const inReceive = api.trace.setSpan(this.#creation ?? api.ROOT_CONTEXT, receive);
+    // A copy: the receive span was started with the first object.
+    const attributes: Attributes = {
+      ...this.#attributes,
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
+    };
+    const process = this.#tracer.startSpan(
+      `process ${this.#destination}`,
+      this.#options(this.#kind, attributes),
+      inReceive,
+    );
+    this.#process = process;
+    this.#inProcess = api.trace.setSpan(inReceive, process);
+  }
+
+  run<T>(fn: () => T): T {
+    this.begin();
+    return this.#api.context.with(this.#inProcess!, fn);
+  }
+
+  end(outcome: DeliveryOutcome): void {
+    this.begin();
+    const process = this.#process!;
+    if (outcome.requeued === true && process.isRecording()) {
+      process.setAttribute('oslo.requeued', true);
+    }
+    finish(this.#api, process, outcome.error);
+  }
+
+  /** Span options; a link to the creation context when there is one (a new array each). */
+  #options(kind: SpanKind, attributes: Attributes): SpanOptions {
+    const creation = this.#creation;
+    if (creation === undefined) return { kind, attributes };
+    return { kind, attributes, links: [{ context: this.#api.trace.getSpanContext(creation)! }] };
+  }
 }
 
 function finish(api: OtelApi, span: Span, error: unknown): void {
