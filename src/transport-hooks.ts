@@ -110,9 +110,10 @@ export type ReportFailure = (error: unknown) => void;
 const ignoreFailure: ReportFailure = () => {};
 
 /**
- * The hooks of one transport. With none, the façade does no per-message work: `active`
- * is false, listeners are not wrapped, and `process` calls the handler directly. With
- * only inactive ones, a send or a delivery costs one `active()` check per hook.
+ * The hooks of one transport. With none, the façade does no per-message work: nothing
+ * is allocated for a send, listeners are not wrapped, and `process` calls the handler
+ * directly. With only inactive ones, a send, a reply or a delivery costs one `active()`
+ * check per hook.
  */
 export class TransportHooks {
   readonly #hooks: TransportHook[] = [];
@@ -121,12 +122,6 @@ export class TransportHooks {
 
   constructor(logger: Logger) {
     this.#logger = logger;
-  }
-
-  /** Whether any hook is registered and active. */
-  get active(): boolean {
-    for (const hook of this.#hooks) if (hook.active?.() !== false) return true;
-    return false;
   }
 
   /** The hooks active now, or `undefined` when none is (then nothing is allocated). */
