@@ -505,6 +505,15 @@ async function main(): Promise<void> {
       const active = impls.filter((i) => runsOn(i.name, spec));
       const byImpl = new Map<ImplName, Measurement[]>(active.map((i) => [i.name, []]));
       results.set(spec.id, byImpl);
+      // Before a shape's first repetition, every implementation runs it once unmeasured for
+      // as long as a measurement (at least 1 s): its code for this shape is then compiled
+      // and its connections and reply queues are up, whatever it ran before (the tracing
+      // peers, for one, run only two shapes and would otherwise be measured cold).
+      for (const impl of active) {
+        if (interrupted) break;
+        await runOnce(impl, spec, Math.max(1000, DURATION_MS));
+      }
+      log(`${spec.id}: warmed up`);
       for (let rep = 0; rep < REPS && !interrupted; rep++) {
         // Rotate the order each repetition so no implementation always goes first.
         const order = active.map((_, i) => active[(i + rep) % active.length]!);
