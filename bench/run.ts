@@ -515,8 +515,12 @@ async function main(): Promise<void> {
       }
       log(`${spec.id}: warmed up`);
       for (let rep = 0; rep < REPS && !interrupted; rep++) {
-        // Rotate the order each repetition so no implementation always goes first.
-        const order = active.map((_, i) => active[(i + rep) % active.length]!);
+        // Rotate the order each repetition so no implementation always goes first, and
+        // reverse it every other repetition so none always follows the same one (a plain
+        // rotation keeps each implementation's predecessor: ours would always run right
+        // after raw, in whatever state raw's burst left the broker).
+        const rotated = active.map((_, i) => active[(i + rep) % active.length]!);
+        const order = rep % 2 === 1 ? rotated.reverse() : rotated;
         for (const impl of order) {
           if (interrupted) break;
           const m = await measure(impl, spec);
