@@ -11,7 +11,7 @@ export class Counter {
   lastAt = 0;
   #cpu = process.cpuUsage();
   #sampleEvery = 0;
-  #samples: { received: number; rssKb: number; heapKb: number }[] = [];
+  #samples: NonNullable<ServerResult['samples']> = [];
   #waiter: { count: number; resolve: () => void } | undefined;
 
   reset(): void {
@@ -62,12 +62,21 @@ export class Counter {
     };
   }
 
+  /**
+   * RSS as it is; heap used after a full collection when the process runs with
+   * `--expose-gc` (what is retained, without the noise of when the last GC ran).
+   */
   #sample(): void {
+    const rss = process.memoryUsage.rss();
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
     const mem = process.memoryUsage();
     this.#samples.push({
       received: this.received,
-      rssKb: Math.round(mem.rss / 1024),
+      rssKb: Math.round(rss / 1024),
       heapKb: Math.round(mem.heapUsed / 1024),
+      heapTotalKb: Math.round(mem.heapTotal / 1024),
+      externalKb: Math.round(mem.external / 1024),
     });
   }
 }

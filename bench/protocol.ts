@@ -25,7 +25,9 @@ export type ClientCommand =
       cmd: 'run';
       shape: Shape;
       concurrency: number;
+      /** Send for this long, or (when `messages` is given) until that many were sent. */
       durationMs: number;
+      messages?: number;
       payloadSize: number;
     }
   | { id: number; cmd: 'quit' };
@@ -45,7 +47,15 @@ export interface ServerResult extends Usage {
   firstAt: number;
   lastAt: number;
   /** RSS samples (KB) every `sampleEvery` messages, when asked. */
-  samples?: { received: number; rssKb: number; heapKb?: number }[];
+  samples?: {
+    received: number;
+    rssKb: number;
+    /** V8 heap used (after a full GC when the peer runs with `--expose-gc`). */
+    heapKb?: number;
+    /** V8 heap reserved (`heapTotal`), and memory outside it (`external`, Buffers included). */
+    heapTotalKb?: number;
+    externalKb?: number;
+  }[];
 }
 
 /** A client peer's answer to `run`. */

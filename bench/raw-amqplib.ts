@@ -153,8 +153,8 @@ async function client(): Promise<void> {
     const summary = await drive(
       command.shape,
       {
-        messages: undefined,
-        durationMs: command.durationMs,
+        messages: command.messages,
+        durationMs: command.messages === undefined ? command.durationMs : undefined,
         concurrency: command.concurrency,
         payloadSize: command.payloadSize,
       },

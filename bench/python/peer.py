@@ -184,14 +184,20 @@ def client(a):
         seqs = itertools.count()
         since = resource.getrusage(resource.RUSAGE_SELF)
         start_at = epoch_ms()
-        deadline = time.perf_counter() + command['durationMs'] / 1000.0
+        # A number of messages (bench/frames.ts), or else a duration.
+        limit = command.get('messages')
+        deadline = (float('inf') if limit is not None
+                    else time.perf_counter() + command['durationMs'] / 1000.0)
         latencies = []
         errors = []
 
         def worker():
             mine = []
             while time.perf_counter() < deadline:
-                payload = {'seq': next(seqs), 'ts': epoch_ms(), 'data': data}
+                seq = next(seqs)
+                if limit is not None and seq >= limit:
+                    break
+                payload = {'seq': seq, 'ts': epoch_ms(), 'data': data}
                 t0 = time.perf_counter()
                 try:
                     fn(payload)
