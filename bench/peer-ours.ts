@@ -2,11 +2,13 @@
  * Bench peer for this library (public API only), driven by `bench/run.ts`.
  *
  *   tsx bench/peer-ours.ts server|client --url URL --exchange X --rpc-topic T --notify-topic N --server S
+ *                          [--no-rpc | --no-notify] [--tracing off|api|sdk]
  *
  * server: an RPC server (method `bench` echoes `data`) and a notification listener
- * (`info`), each counting what arrives. client: runs shapes on command (calls, casts,
- * notifications) with a bounded number in flight, using the same client code as
- * `oslo-messaging bench`.
+ * (`info`), each counting what arrives (`--no-rpc` / `--no-notify` leave one out, for the
+ * memory checks). client: runs shapes on command (calls, casts, notifications) with a
+ * bounded number in flight, for a duration or a number of messages, using the same client
+ * code as `oslo-messaging bench`. `--tracing`: see below.
  */
 import { parseArgs } from 'node:util';
 

@@ -505,9 +505,22 @@ async function main(): Promise<void> {
       const active = impls.filter((i) => runsOn(i.name, spec));
       const byImpl = new Map<ImplName, Measurement[]>(active.map((i) => [i.name, []]));
       results.set(spec.id, byImpl);
+      // Before a shape's first repetition, every implementation runs it once unmeasured for
+      // as long as a measurement (at least 1 s): its code for this shape is then compiled
+      // and its connections and reply queues are up, whatever it ran before (the tracing
+      // peers, for one, run only two shapes and would otherwise be measured cold).
+      for (const impl of active) {
+        if (interrupted) break;
+        await runOnce(impl, spec, Math.max(1000, DURATION_MS));
+      }
+      log(`${spec.id}: warmed up`);
       for (let rep = 0; rep < REPS && !interrupted; rep++) {
-        // Rotate the order each repetition so no implementation always goes first.
-        const order = active.map((_, i) => active[(i + rep) % active.length]!);
+        // Rotate the order each repetition so no implementation always goes first, and
+        // reverse it every other repetition so none always follows the same one (a plain
+        // rotation keeps each implementation's predecessor: ours would always run right
+        // after raw, in whatever state raw's burst left the broker).
+        const rotated = active.map((_, i) => active[(i + rep) % active.length]!);
+        const order = rep % 2 === 1 ? rotated.reverse() : rotated;
         for (const impl of order) {
           if (interrupted) break;
           const m = await measure(impl, spec);

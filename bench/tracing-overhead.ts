@@ -3,6 +3,10 @@
  * metrics: false`), with `@opentelemetry/api` installed but no SDK registered (the
  * default), and with the tracing SDK registered and a no-op exporter; each as a ratio to
  * the untraced run. Repetitions interleave the three modes; medians are reported.
+ * Besides throughput, the CPU time the process spent per message (user + system) is
+ * reported with its ratio to the untraced run (untraced CPU / mode CPU, so 1.00× is no
+ * cost): on a machine shared with other work, wall-clock throughput swings with the
+ * load, while CPU time per message mostly measures our own work.
  *
  * Run: npx tsx bench/tracing-overhead.ts [--url URL] [--reps N] [--duration S]
  * (default fake://, so the library's own cost is not hidden behind a broker's).
@@ -57,7 +61,12 @@ function useMode(mode: Mode): void {
 }
 
 let runs = 0;
-async function measure(mode: Mode, shape: 'call' | 'notify'): Promise<number> {
+interface Sample {
+  rate: number;
+  /** CPU µs per message. */
+  cpu: number;
+}
+async function measure(mode: Mode, shape: 'call' | 'notify'): Promise<Sample> {
   useMode(mode);
   runs += 1;
   const off = mode === 'off';
@@ -82,14 +91,16 @@ async function measure(mode: Mode, shape: 'call' | 'notify'): Promise<number> {
   for (let i = 0; i < 200; i += 1) await send(); // warm-up
   const end = performance.now() + durationMs;
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   while (performance.now() < end) {
     await send();
     count += 1;
   }
   const rate = count / ((performance.now() - started) / 1000);
+  const { user, system } = process.cpuUsage(cpuStarted);
   await server.close();
   await transport.cleanup();
-  return rate;
+  return { rate, cpu: (user + system) / count };
 }
 
 const median = (xs: number[]): number => {
@@ -97,7 +108,7 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!;
 };
 
-const results: Record<string, number[]> = {};
+const results: Record<string, Sample[]> = {};
 for (let rep = 0; rep < reps; rep += 1) {
   for (const shape of ['call', 'notify'] as const) {
     // Rotate the order of the modes, so none always runs first.
@@ -114,12 +125,25 @@ console.log(`Transport ${values.url}, ${reps} repetitions of ${values.duration} 
 console.log('| shape | tracing off (msg/s) | API, no SDK | SDK, no-op exporter |');
 console.log('| --- | ---: | ---: | ---: |');
 for (const shape of ['call', 'notify']) {
-  const base = median(results[`${shape}|off`]!);
+  const base = median(results[`${shape}|off`]!.map((s) => s.rate));
   const ratio = (mode: Mode): string => {
-    const r = median(results[`${shape}|${mode}`]!);
+    const r = median(results[`${shape}|${mode}`]!.map((s) => s.rate));
     return `${Math.round(r)} (${(r / base).toFixed(2)}×)`;
   };
   console.log(
     `| ${shape} | ${Math.round(base)} | ${ratio('api, no SDK')} | ${ratio('SDK, no-op exporter')} |`,
+  );
+}
+console.log('\nCPU time per message (µs), and untraced CPU / mode CPU:\n');
+console.log('| shape | tracing off (µs/msg) | API, no SDK | SDK, no-op exporter |');
+console.log('| --- | ---: | ---: | ---: |');
+for (const shape of ['call', 'notify']) {
+  const base = median(results[`${shape}|off`]!.map((s) => s.cpu));
+  const ratio = (mode: Mode): string => {
+    const c = median(results[`${shape}|${mode}`]!.map((s) => s.cpu));
+    return `${c.toFixed(1)} (${(base / c).toFixed(2)}×)`;
+  };
+  console.log(
+    `| ${shape} | ${base.toFixed(1)} | ${ratio('api, no SDK')} | ${ratio('SDK, no-op exporter')} |`,
   );
 }

@@ -9,8 +9,9 @@
 #   bash scripts/bench-reproducible.sh OUTDIR [bench/run.ts options...]
 #
 # Default: every shape, ours, oslo and raw, 5 repetitions of 3 s, --tracing, the memory
-# checks over 1,000,000 messages (about half an hour in all). Options given are added after
-# the defaults (bench/run.ts takes the last of a repeated option): for a quick check,
+# checks over 1,000,000 messages (about 35 minutes on 2 cores: 10 for the shapes, 20 for
+# the memory checks). Options given are added after the defaults (bench/run.ts takes the
+# last of a repeated option): for a quick check,
 #   bash scripts/bench-reproducible.sh OUTDIR --quick
 #
 # The virtual host `omtb` is created (with permissions for guest) when it is missing and

@@ -75,6 +75,12 @@ export interface DeliveryOutcome {
 
 /** @internal What a hook returns for one delivery: how the server's handling is observed. */
 export interface DeliveryObserver {
+  /**
+   * The server starts handling the message (it was taken from the transport when
+   * `onDeliver` ran; in between it may have waited for a free executor slot). Called
+   * once per message, before `run`; for a batch, for every message of it.
+   */
+  begin?(): void;
   /** Run the handling inside this (e.g. inside the trace context of the message). */
   run?<T>(fn: () => T): T;
   /** Called once, when the handling (and an RPC reply) is done. */
@@ -104,9 +110,10 @@ export type ReportFailure = (error: unknown) => void;
 const ignoreFailure: ReportFailure = () => {};
 
 /**
- * The hooks of one transport. With none, the façade does no per-message work: `active`
- * is false, listeners are not wrapped, and `process` calls the handler directly. With
- * only inactive ones, a send or a delivery costs one `active()` check per hook.
+ * The hooks of one transport. With none, the façade does no per-message work: nothing
+ * is allocated for a send, listeners are not wrapped, and `process` calls the handler
+ * directly. With only inactive ones, a send, a reply or a delivery costs one `active()`
+ * check per hook.
  */
 export class TransportHooks {
   readonly #hooks: TransportHook[] = [];
@@ -117,31 +124,48 @@ export class TransportHooks {
     this.#logger = logger;
   }
 
-  /** Whether any hook is registered and active. */
-  get active(): boolean {
-    for (const hook of this.#hooks) if (hook.active?.() !== false) return true;
-    return false;
+  /** The hooks active now, or `undefined` when none is (then nothing is allocated). */
+  #activeHooks(): TransportHook[] | undefined {
+    let found: TransportHook[] | undefined;
+    for (const hook of this.#hooks) {
+      if (hook.active?.() !== false) (found ??= []).push(hook);
+    }
+    return found;
   }
 
   add(hook: TransportHook): void {
     this.#hooks.push(hook);
   }
 
-  /** Run `onSend` of every hook; returns what to call with the outcome. */
-  beforeSend(event: SendEvent): (error: unknown) => void {
+  /** Run `onSend` of `hooks` (the active ones); returns what to call with the outcome. */
+  #beforeSend(hooks: readonly TransportHook[], event: SendEvent): (error: unknown) => void {
+    // try/catch inline rather than `safely`: no closure per hook on every send.
     const logger = this.#logger;
     const ends: ((error: unknown) => void)[] = [];
-    for (const hook of this.#hooks) {
-      if (hook.active?.() === false) continue;
-      const end = safely(logger, () => hook.onSend?.(event));
-      if (end !== undefined) ends.push(end);
+    for (const hook of hooks) {
+      if (hook.onSend === undefined) continue;
+      try {
+        const end = hook.onSend(event);
+        if (end !== undefined) ends.push(end);
+      } catch (err) {
+        hookThrew(logger, err);
+      }
     }
     return (error) => {
-      for (const end of ends) safely(logger, () => end(error));
+      for (const end of ends) {
+        try {
+          end(error);
+        } catch (err) {
+          hookThrew(logger, err);
+        }
+      }
     };
   }
 
-  /** Run the hooks for an RPC request to `topic` (a call, a cast or a fanout). */
+  /**
+   * Run the hooks for an RPC request to `topic` (a call, a cast or a fanout);
+   * `undefined` when no hook is active.
+   */
   annotateRpc(
     call: boolean,
     target: Target,
@@ -149,9 +173,11 @@ export class TransportHooks {
     topic: string,
     ctxt: RequestContext,
     message: RpcRequest,
-  ): AnnotatedSend {
+  ): AnnotatedSend | undefined {
+    const hooks = this.#activeHooks();
+    if (hooks === undefined) return undefined;
     const fanout = target.fanout === true;
-    return this.#annotate({
+    return this.#annotate(hooks, {
       kind: call ? 'call' : fanout ? 'fanout' : 'cast',
       target,
       exchange: fanout ? fanoutExchangeName(topic) : exchange,
@@ -159,18 +185,22 @@ export class TransportHooks {
       method: message.method,
       messageId: undefined,
       ctxt,
+      headers: {},
+      context: {},
     });
   }
 
-  /** Run the hooks for a notification to `<topic>.<priority>`. */
+  /** Run the hooks for a notification to `<topic>.<priority>`; `undefined` when none is active. */
   annotateNotification(
     target: Target,
     exchange: string,
     topic: string,
     ctxt: RequestContext,
     message: NotificationMessage,
-  ): AnnotatedSend {
-    return this.#annotate({
+  ): AnnotatedSend | undefined {
+    const hooks = this.#activeHooks();
+    if (hooks === undefined) return undefined;
+    return this.#annotate(hooks, {
       kind: 'notify',
       target,
       exchange,
@@ -178,12 +208,16 @@ export class TransportHooks {
       method: message.event_type,
       messageId: message.message_id,
       ctxt,
+      headers: {},
+      context: {},
     });
   }
 
   /** Send an RPC server's reply, seen by the hooks as a `reply`. */
   async reply(message: RpcIncomingMessage, reply: RpcReply): Promise<void> {
-    const done = this.beforeSend({
+    const hooks = this.#activeHooks();
+    if (hooks === undefined) return message.reply(reply);
+    const done = this.#beforeSend(hooks, {
       kind: 'reply',
       target: undefined,
       exchange: '',
@@ -204,13 +238,18 @@ export class TransportHooks {
     }
   }
 
-  /** `onSend` of every hook; the context entries they add go on a copy of the context. */
-  #annotate(event: Omit<SendEvent, 'headers' | 'context'>): AnnotatedSend {
-    const headers: Record<string, string> = {};
-    const context: Record<string, unknown> = {};
-    const done = this.beforeSend({ ...event, headers, context });
-    const added = Object.keys(context).length > 0;
-    return { headers, ctxt: added ? { ...event.ctxt, ...context } : event.ctxt, done };
+  /** `onSend` of `hooks`; the context entries they add go on a copy of the context. */
+  #annotate(hooks: readonly TransportHook[], event: SendEvent): AnnotatedSend {
+    const done = this.#beforeSend(hooks, event);
+    const { ctxt, context, headers } = event;
+    let added = false;
+    for (const key in context) {
+      if (Object.hasOwn(context, key)) {
+        added = true;
+        break;
+      }
+    }
+    return { headers, ctxt: added ? { ...ctxt, ...context } : ctxt, done };
   }
 
   /** The listener with every delivery shown to `onDeliver` first; itself without hooks. */
@@ -227,10 +266,16 @@ export class TransportHooks {
       start: (onMessage) =>
         listener.start((message) => {
           let seen: DeliveryObserver[] | undefined;
+          let event: DeliverEvent | undefined;
           for (const hook of hooks) {
             if (hook.onDeliver === undefined || hook.active?.() === false) continue;
-            const observer = safely(logger, () => hook.onDeliver?.({ kind, message, target }));
-            if (observer !== undefined) (seen ??= []).push(observer);
+            event ??= { kind, message, target };
+            try {
+              const observer = hook.onDeliver(event);
+              if (observer !== undefined) (seen ??= []).push(observer);
+            } catch (err) {
+              hookThrew(logger, err);
+            }
           }
           if (seen !== undefined) observers.set(message, seen);
           onMessage(message);
@@ -250,49 +295,85 @@ export class TransportHooks {
     fn: (fail: ReportFailure) => Promise<T>,
     requeued?: (result: T, message: IncomingMessage) => boolean,
   ): Promise<T> {
-    const observed = messages.map((m) => this.#observers.get(m));
-    const first = observed[0];
-    if (observed.every((o) => o === undefined)) return fn(ignoreFailure);
-    let failure: { error: unknown } | undefined;
-    const fail: ReportFailure = (error) => {
-      failure = { error };
-    };
-    let run = () => fn(fail);
-    for (const observer of first ?? []) {
-      const inner = run;
-      if (observer.run !== undefined) run = () => observer.run!(inner);
+    // Observers exist only for messages delivered while a hook was active.
+    const observers = this.#observers;
+    const first = messages.length > 0 ? observers.get(messages[0]!) : undefined;
+    if (first === undefined && messages.length <= 1) return fn(ignoreFailure);
+    const observed = messages.length === 1 ? [first] : messages.map((m) => observers.get(m));
+    if (first === undefined && observed.every((o) => o === undefined)) return fn(ignoreFailure);
+    const logger = this.#logger;
+    for (const each of observed) {
+      for (const observer of each ?? []) {
+        if (observer.begin !== undefined) safely(logger, () => observer.begin!());
+      }
     }
-    const end = (outcome: (message: IncomingMessage) => DeliveryOutcome): void => {
-      messages.forEach((message, i) => {
-        this.#observers.delete(message);
-        for (const observer of observed[i] ?? []) {
-          safely(this.#logger, () => observer.end?.(outcome(message)));
-        }
-      });
-    };
+    // No named closures here: this runs for every delivered message.
+    const failure: { failed: boolean; error: unknown } = { failed: false, error: undefined };
+    let result: T;
     try {
-      const result = await run();
-      const f = failure;
-      end((m) =>
-        f !== undefined
-          ? { error: f.error }
-          : requeued?.(result, m) === true
-            ? { requeued: true }
-            : {},
+      result = await runInside(first ?? [], 0, () =>
+        fn((error) => {
+          failure.failed = true;
+          failure.error = error;
+        }),
       );
-      return result;
     } catch (error) {
-      end(() => ({ error }));
+      this.#end(messages, observed, () => ({ error }));
       throw error;
     }
+    this.#end(messages, observed, (m) =>
+      failure.failed
+        ? { error: failure.error }
+        : requeued?.(result, m) === true
+          ? { requeued: true }
+          : {},
+    );
+    return result;
   }
+
+  /** End every message's observers with its outcome. */
+  #end(
+    messages: readonly IncomingMessage[],
+    observed: readonly (DeliveryObserver[] | undefined)[],
+    outcome: (message: IncomingMessage) => DeliveryOutcome,
+  ): void {
+    const logger = this.#logger;
+    for (let i = 0; i < messages.length; i += 1) {
+      const message = messages[i]!;
+      this.#observers.delete(message);
+      for (const observer of observed[i] ?? []) {
+        if (observer.end === undefined) continue;
+        try {
+          observer.end(outcome(message));
+        } catch (err) {
+          hookThrew(logger, err);
+        }
+      }
+    }
+  }
+}
+
+/** `fn` inside the `run` of `observers[i]`, `observers[i + 1]`, ... (the first outermost). */
+function runInside<T>(observers: readonly DeliveryObserver[], i: number, fn: () => T): T {
+  for (; i < observers.length; i += 1) {
+    const observer = observers[i]!;
+    if (observer.run !== undefined) {
+      const next = i + 1;
+      return observer.run(() => runInside(observers, next, fn));
+    }
+  }
+  return fn();
+}
+
+function hookThrew(logger: Logger, err: unknown): void {
+  logger.error('A transport hook threw', { err });
 }
 
 function safely<T>(logger: Logger, fn: () => T): T | undefined {
   try {
     return fn();
   } catch (err) {
-    logger.error('A transport hook threw', { err });
+    hookThrew(logger, err);
     return undefined;
   }
 }

@@ -30,6 +30,20 @@ export interface TransportEventMap {
   blocked: [event: { readonly connection: string; readonly reason: string }];
   /** The broker unblocked it. */
   unblocked: [event: { readonly connection: string }];
+  /**
+   * A delivered message was rejected without requeue because it is malformed (not
+   * JSON, a bad envelope, not an oslo message): `kind` is `rpc`, `notification` or
+   * `reply`; `reason` says why. Counted in {@link Transport.rejectedMessages}.
+   */
+  rejected: [
+    event: {
+      readonly connection: string;
+      readonly kind: 'rpc' | 'notification' | 'reply';
+      readonly exchange: string;
+      readonly routingKey: string;
+      readonly reason: Error;
+    },
+  ];
   /** {@link Transport.status} changed. */
   status: [status: TransportStatus];
   /** `cleanup()` finished. */
@@ -60,6 +74,8 @@ export class ConnectionStates {
         break;
       case 'closed':
         connections.delete(event.connection);
+        break;
+      case 'rejected':
         break;
     }
     return this.status();
@@ -98,6 +114,10 @@ export function publicEvent(
       return ['blocked', { connection, reason: event.reason }];
     case 'unblocked':
       return ['unblocked', { connection }];
+    case 'rejected': {
+      const { kind, exchange, routingKey, reason } = event;
+      return ['rejected', { connection, kind, exchange, routingKey, reason }];
+    }
     case 'closed':
       return undefined;
   }

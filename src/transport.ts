@@ -36,7 +36,7 @@ import type {
   TransportSendOptions,
   TransportServer,
 } from './transport-options.js';
-import { publishStatus } from './observability/diagnostics.js';
+import { publishRejected, publishStatus } from './observability/diagnostics.js';
 import { observabilityHooks } from './observability/hooks.js';
 import { asLogger } from './observability/structured-log.js';
 import type { NotificationMessage, RequestContext, RpcReply, RpcRequest } from './wire/messages.js';
@@ -50,7 +50,6 @@ export type {
 } from './transport-options.js';
 
 const NO_HEADERS: MessageHeaders = Object.freeze({});
-const ignoreFailure: ReportFailure = () => {};
 
 /** A target as drivers get it: a topic, and the exchange resolved. */
 type ResolvedTarget = Target & { readonly topic: string; readonly exchange: string };
@@ -96,6 +95,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
   #closed = false;
   #closing: Promise<void> | undefined;
   #status: TransportStatus = 'idle';
+  #rejected = 0;
 
   /**
    * @internal Use {@link getTransport} and friends.
@@ -135,6 +135,14 @@ export class Transport extends EventEmitter<TransportEventMap> {
     return this.#status;
   }
 
+  /**
+   * How many delivered messages the driver rejected as malformed since the transport was
+   * made (each is also emitted as `rejected`).
+   */
+  get rejectedMessages(): number {
+    return this.#rejected;
+  }
+
   /** Whether `cleanup()` was called. */
   get closed(): boolean {
     return this.#closed;
@@ -161,13 +169,17 @@ export class Transport extends EventEmitter<TransportEventMap> {
       signal?.throwIfAborted();
     }
     const resolved = this.#resolved(target, topic);
-    const {
-      headers,
-      ctxt: sent,
-      done,
-    } = this.#hooks.active
-      ? this.#hooks.annotateRpc(call !== undefined, target, resolved.exchange, topic, ctxt, message)
-      : { headers: NO_HEADERS, ctxt, done: undefined };
+    const annotated = this.#hooks.annotateRpc(
+      call !== undefined,
+      target,
+      resolved.exchange,
+      topic,
+      ctxt,
+      message,
+    );
+    const headers = annotated?.headers ?? NO_HEADERS;
+    const sent = annotated?.ctxt ?? ctxt;
+    const done = annotated?.done;
     try {
       const result = await driver.send({
         target: resolved,
@@ -203,13 +215,16 @@ export class Transport extends EventEmitter<TransportEventMap> {
     options.signal?.throwIfAborted();
     const driver = this.#readyDriver('notify') ?? (await this.#driverFor('notify'));
     const resolved = this.#resolved(target, topic);
-    const {
-      headers,
-      ctxt: sent,
-      done,
-    } = this.#hooks.active
-      ? this.#hooks.annotateNotification(target, resolved.exchange, topic, ctxt, message)
-      : { headers: NO_HEADERS, ctxt, done: undefined };
+    const annotated = this.#hooks.annotateNotification(
+      target,
+      resolved.exchange,
+      topic,
+      ctxt,
+      message,
+    );
+    const headers = annotated?.headers ?? NO_HEADERS;
+    const sent = annotated?.ctxt ?? ctxt;
+    const done = annotated?.done;
     try {
       await driver.sendNotification({
         target: resolved,
@@ -231,7 +246,7 @@ export class Transport extends EventEmitter<TransportEventMap> {
 
   /** @internal Send an RPC server's reply to `message` (hooks see it as a `reply`). */
   _reply(message: RpcIncomingMessage, reply: RpcReply): Promise<void> {
-    return this.#hooks.active ? this.#hooks.reply(message, reply) : message.reply(reply);
+    return this.#hooks.reply(message, reply);
   }
 
   /**
@@ -245,7 +260,8 @@ export class Transport extends EventEmitter<TransportEventMap> {
     fn: (fail: ReportFailure) => Promise<T>,
     requeued?: (result: T, message: IncomingMessage) => boolean,
   ): Promise<T> {
-    if (!this.#hooks.active) return fn(ignoreFailure);
+    // Without an observer of these messages (no hook was active at delivery) this is
+    // one lookup, then `fn` itself.
     return this.#hooks.process(messages, fn, requeued);
   }
 
@@ -388,6 +404,10 @@ export class Transport extends EventEmitter<TransportEventMap> {
   }
 
   #onConnectionEvent(event: ConnectionEvent): void {
+    if (event.type === 'rejected') {
+      this.#rejected += 1;
+      publishRejected(this, event);
+    }
     const status = this.#states.apply(event);
     const named = publicEvent(event);
     if (named !== undefined) {

@@ -50,10 +50,12 @@ export interface DriverCapabilities {
 }
 
 /**
- * The state of one of a driver's connections, as reported to the transport. A driver
+ * What happened on one of a driver's connections, as reported to the transport: a
+ * change of its state, or (`rejected`) a message it dropped there as malformed. A driver
  * with no connection (in memory) reports `connected` once, when it is created.
  */
 export type ConnectionEvent =
+  | MessageRejectedEvent
   | { readonly type: 'connected'; readonly connection: string; readonly host?: string }
   | { readonly type: 'disconnected'; readonly connection: string; readonly reason: Error }
   | {
@@ -65,6 +67,23 @@ export type ConnectionEvent =
   | { readonly type: 'blocked'; readonly connection: string; readonly reason: string }
   | { readonly type: 'unblocked'; readonly connection: string }
   | { readonly type: 'closed'; readonly connection: string };
+
+/**
+ * A delivered message that the driver rejected without requeue because it is malformed
+ * (not JSON, a bad oslo envelope, not an oslo message, an unsupported envelope version,
+ * a body over the size limit), on a listener or on the reply queue (`kind: 'reply'`).
+ * Reported once per message, only in the rejection branch (nothing per good message).
+ */
+export interface MessageRejectedEvent {
+  readonly type: 'rejected';
+  readonly connection: string;
+  readonly kind: 'rpc' | 'notification' | 'reply';
+  /** The exchange and routing key it was published with. */
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** Why it was rejected (`MalformedMessage`, `UnsupportedRpcEnvelopeVersion`, ...). */
+  readonly reason: Error;
+}
 
 /** How {@link TransportDriver.send} sends one RPC request. */
 export interface SendRequest {
@@ -168,7 +187,8 @@ export interface DeliveryInfo {
  *
  * Settling: exactly one of `acknowledge`, `requeue`, `reject` takes effect; later
  * calls are no-ops. Settling never rejects: a message whose channel died (the broker
- * already gave it back to the queue) settles as a no-op, logged at debug level.
+ * already gave it back to the queue) settles as a no-op, logged as a warning (as oslo
+ * logs a failed acknowledgement).
  */
 export interface IncomingMessage {
   /** The restored request context, including oslo's `client_timeout` key. */
@@ -282,7 +302,7 @@ export interface DriverContext<S = unknown> {
   readonly allowedRemoteExmods: readonly string[];
   /** Local error classes, by module and class name, that remote failures may become. */
   readonly remoteExceptions: RemoteExceptionRegistry;
-  /** Report a change of one of the driver's connections. Never throws. */
+  /** Report a change of one of the driver's connections, or a rejected message. Never throws. */
   readonly onConnectionEvent: (event: ConnectionEvent) => void;
 }
 

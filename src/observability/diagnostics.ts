@@ -23,6 +23,8 @@ import type { DeliverEvent, SendEvent, TransportHook } from '../transport-hooks.
  * - `processEnd`: the server finished with it: the same object, with `error`,
  *   `requeued` and `durationMs`.
  * - `status`: the transport's status changed: `{ transport, status }`.
+ * - `rejected`: the driver rejected a malformed message: `{ transport, connection, kind
+ *   ('rpc' | 'notification' | 'reply'), exchange, routingKey, reason }`.
  */
 export const DIAGNOSTICS_CHANNELS = Object.freeze({
   send: 'oslo-messaging:send',
@@ -30,6 +32,7 @@ export const DIAGNOSTICS_CHANNELS = Object.freeze({
   deliver: 'oslo-messaging:deliver',
   processEnd: 'oslo-messaging:process:end',
   status: 'oslo-messaging:status',
+  rejected: 'oslo-messaging:rejected',
 } as const);
 
 const send = diagnostics.channel(DIAGNOSTICS_CHANNELS.send);
@@ -37,10 +40,27 @@ const sendEnd = diagnostics.channel(DIAGNOSTICS_CHANNELS.sendEnd);
 const deliver = diagnostics.channel(DIAGNOSTICS_CHANNELS.deliver);
 const processEnd = diagnostics.channel(DIAGNOSTICS_CHANNELS.processEnd);
 const status = diagnostics.channel(DIAGNOSTICS_CHANNELS.status);
+const rejected = diagnostics.channel(DIAGNOSTICS_CHANNELS.rejected);
 
 /** Publish a transport's status change, when someone listens. */
 export function publishStatus(transport: object, value: string): void {
   if (status.hasSubscribers) status.publish({ transport, status: value });
+}
+
+/** Publish a message rejected as malformed, when someone listens. */
+export function publishRejected(
+  transport: object,
+  event: {
+    readonly connection: string;
+    readonly kind: string;
+    readonly exchange: string;
+    readonly routingKey: string;
+    readonly reason: Error;
+  },
+): void {
+  if (!rejected.hasSubscribers) return;
+  const { connection, kind, exchange, routingKey, reason } = event;
+  rejected.publish({ transport, connection, kind, exchange, routingKey, reason });
 }
 
 /** The hook that publishes sends and deliveries of `transport`. */

@@ -18,6 +18,7 @@
  * | `oslo_messaging_publishes_pending` | up-down counter | sends not yet confirmed |
  * | `oslo_messaging_deliveries_unsettled` | up-down counter | deliveries being handled |
  * | `oslo_messaging_requeues` | counter | notifications given back to the queue |
+ * | `oslo_messaging_messages_rejected` | counter | malformed messages rejected, by `kind` |
  *
  * @module
  */
@@ -54,6 +55,7 @@ interface Instruments {
   readonly pending: UpDownCounter;
   readonly unsettled: UpDownCounter;
   readonly requeues: Counter;
+  readonly rejected: Counter;
 }
 
 function create(meter: Meter): Omit<Instruments, 'meter'> {
@@ -99,6 +101,9 @@ function create(meter: Meter): Omit<Instruments, 'meter'> {
     requeues: meter.createCounter('oslo_messaging_requeues', {
       description: 'Notifications given back to the queue.',
     }),
+    rejected: meter.createCounter('oslo_messaging_messages_rejected', {
+      description: 'Delivered messages rejected as malformed (not requeued).',
+    }),
   };
 }
 
@@ -106,6 +111,7 @@ function create(meter: Meter): Omit<Instruments, 'meter'> {
 export interface MeteredTransport {
   readonly status: TransportStatus;
   on(event: 'reconnecting' | 'closed', listener: () => void): unknown;
+  on(event: 'rejected', listener: (event: { readonly kind: string }) => void): unknown;
 }
 
 /**
@@ -120,8 +126,15 @@ export function otelMetricsHook(
   let instruments: Instruments | undefined;
   let unobserve: (() => void) | undefined;
   let closed = false;
+  let seen: { provider: object; instruments: Instruments | undefined } | undefined;
   const current = (): Instruments | undefined => {
     const provider = api.metrics.getMeterProvider();
+    // The same provider as last time: the same instruments (no lookup per message).
+    if (seen?.provider === provider) return seen.instruments;
+    seen = { provider, instruments: lookUp(provider) };
+    return seen.instruments;
+  };
+  const lookUp = (provider: ReturnType<typeof api.metrics.getMeterProvider>) => {
     if (provider.constructor.name === 'NoopMeterProvider') return undefined;
     const meter = provider.getMeter(INSTRUMENTATION_NAME);
     if (instruments?.meter !== meter) {
@@ -144,6 +157,7 @@ export function otelMetricsHook(
   };
   const gauges = { transport: name };
   transport.on('reconnecting', () => current()?.reconnects.add(1, gauges));
+  transport.on('rejected', ({ kind }) => current()?.rejected.add(1, { transport: name, kind }));
   // A closed transport is no longer observed: the provider would keep it alive.
   transport.on('closed', () => {
     closed = true;

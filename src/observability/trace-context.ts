@@ -28,7 +28,8 @@ export function traceContextEntry(
   spanContext: SpanContext,
 ): TraceContextEntry | undefined {
   if (!api.isSpanContextValid(spanContext)) return undefined;
-  const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0');
+  const f = spanContext.traceFlags & 0xff;
+  const flags = f === 1 ? '01' : f === 0 ? '00' : f.toString(16).padStart(2, '0');
   const entry: TraceContextEntry = {
     traceparent: `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`,
   };
@@ -47,7 +48,8 @@ export function extractTraceContext(api: OtelApi, ctxt: unknown): Context | unde
   if (typeof entry !== 'object' || entry === null) return undefined;
   const { traceparent, tracestate } = entry as Record<string, unknown>;
   if (typeof traceparent !== 'string') return undefined;
-  const m = TRACEPARENT.exec(traceparent.trim().toLowerCase());
+  // As sent (lower case, no spaces), else normalised.
+  const m = TRACEPARENT.exec(traceparent) ?? TRACEPARENT.exec(traceparent.trim().toLowerCase());
   if (m === null || m[1] === 'ff' || (m[1] === '00' && m[5] !== undefined)) return undefined;
   const spanContext: SpanContext = {
     traceId: m[2]!,

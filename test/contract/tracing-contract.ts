@@ -16,12 +16,14 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 
 import {
+  getBatchNotificationListener,
   getNotificationListener,
   getRpcClient,
   getRpcServer,
   Notifier,
   RemoteError,
   Target,
+  type BatchNotificationMessage,
   type Transport,
 } from '../../src/index.js';
 import { deferred } from '../../src/util/async.js';
@@ -67,6 +69,9 @@ function only(spans: ReadableSpan[], name: string): ReadableSpan {
   return found[0]!;
 }
 
+const nanos = ([seconds, ns]: readonly [number, number]): bigint =>
+  BigInt(seconds) * 1_000_000_000n + BigInt(ns);
+
 function parentOf(span: ReadableSpan): string | undefined {
   return span.parentSpanContext?.spanId;
 }
@@ -89,7 +94,7 @@ export function tracingSuite(flavour: TracingFlavour, exporter: InMemorySpanExpo
     return { transport, topic, client: getRpcClient(transport, { topic }) };
   }
 
-  test(`tracing (${flavour.name}) - a call is a client span, the handling a server span under it, the reply a producer span under that; the endpoint sees _trace_context`, async (t) => {
+  test(`tracing (${flavour.name}) - a call is a client span; its receipt a consumer receive span under it, the handling a server process span under that, the reply a producer span under the process span; the endpoint sees _trace_context`, async (t) => {
     let seen: Record<string, unknown> | undefined;
     const { client, topic } = await rpcSetup(t, {
       echo: (ctxt: Record<string, unknown>, args: unknown) => {
@@ -99,16 +104,32 @@ export function tracingSuite(flavour: TracingFlavour, exporter: InMemorySpanExpo
     });
     assert.deepEqual(await client.call({ user: 'u1' }, 'echo', { x: 1 }), { x: 1 });
     const traceId = () => (seen?.['traceparent'] as string | undefined)?.split('-')[1];
-    const spans = await spansFor(exporter, traceId, 3);
+    const spans = await spansFor(exporter, traceId, 4);
     const call = only(spans, `call ${topic}`);
+    const receive = only(spans, `receive ${topic}`);
     const process = only(spans, `process ${topic}`);
     const reply = only(spans, 'reply (temporary)');
     assert.equal(call.kind, SpanKind.CLIENT);
+    assert.equal(receive.kind, SpanKind.CONSUMER);
     assert.equal(process.kind, SpanKind.SERVER);
     assert.equal(reply.kind, SpanKind.PRODUCER);
     assert.equal(parentOf(call), undefined);
-    assert.equal(parentOf(process), call.spanContext().spanId);
+    assert.equal(parentOf(receive), call.spanContext().spanId);
+    assert.equal(parentOf(process), receive.spanContext().spanId);
     assert.equal(parentOf(reply), process.spanContext().spanId);
+    // Both consumer spans link to the creation context (the call span).
+    for (const consumer of [receive, process]) {
+      assert.deepEqual(
+        consumer.links.map((l) => l.context.spanId),
+        [call.spanContext().spanId],
+        consumer.name,
+      );
+    }
+    // The receive span ends before the handling starts.
+    assert.ok(
+      nanos(receive.endTime) <= nanos(process.startTime),
+      'receive ends when process starts',
+    );
     assert.equal(
       seen?.['traceparent'],
       `00-${call.spanContext().traceId}-${call.spanContext().spanId}-01`,
@@ -135,6 +156,24 @@ export function tracingSuite(flavour: TracingFlavour, exporter: InMemorySpanExpo
     );
     assert.equal(process.attributes['messaging.operation.type'], 'process');
     assert.equal(process.attributes['rpc.method'], 'echo');
+    assert.deepEqual(
+      {
+        system: receive.attributes['messaging.system'],
+        op: receive.attributes['messaging.operation.type'],
+        name: receive.attributes['messaging.operation.name'],
+        destination: receive.attributes['messaging.destination.name'],
+        method: receive.attributes['rpc.method'],
+        id: receive.attributes['messaging.message.id'],
+      },
+      {
+        system,
+        op: 'receive',
+        name: 'receive',
+        destination: topic,
+        method: 'echo',
+        id: process.attributes['messaging.message.id'],
+      },
+    );
     assert.equal(typeof process.attributes['messaging.message.id'], 'string');
     assert.equal(
       reply.attributes['messaging.message.id'],
@@ -157,19 +196,23 @@ export function tracingSuite(flavour: TracingFlavour, exporter: InMemorySpanExpo
     await client.call({}, 'outer');
     await done.promise;
     const traceId = () => inner?.split('-')[1];
-    const spans = await spansFor(exporter, traceId, 5);
+    const spans = await spansFor(exporter, traceId, 7);
     const outer = spans.find((s) => s.name === `process ${topic}` && s.kind === SpanKind.SERVER)!;
     const cast = only(spans, `cast ${topic}`);
     assert.equal(cast.kind, SpanKind.PRODUCER);
     assert.equal(parentOf(cast), outer.spanContext().spanId);
-    const handled = spans.find((s) => parentOf(s) === cast.spanContext().spanId);
-    assert.equal(handled?.kind, SpanKind.CONSUMER);
+    const received = spans.find((s) => parentOf(s) === cast.spanContext().spanId);
+    assert.equal(received?.name, `receive ${topic}`);
+    assert.equal(received.kind, SpanKind.CONSUMER);
+    const handled = spans.find((s) => parentOf(s) === received.spanContext().spanId);
+    assert.equal(handled?.name, `process ${topic}`);
+    assert.equal(handled.kind, SpanKind.CONSUMER, 'a cast is handled by a consumer span');
 
     inner = undefined;
     done = deferred<void>();
     await client.prepare({ fanout: true }).cast({}, 'inner');
     await done.promise;
-    const fanout = await spansFor(exporter, () => inner?.split('-')[1], 2);
+    const fanout = await spansFor(exporter, () => inner?.split('-')[1], 3);
     const published = only(fanout, `fanout ${topic}_fanout`);
     assert.equal(published.kind, SpanKind.PRODUCER);
     assert.equal(published.attributes['messaging.operation.name'], 'fanout');
@@ -184,8 +227,9 @@ export function tracingSuite(flavour: TracingFlavour, exporter: InMemorySpanExpo
       },
     });
     await assert.rejects(client.call({}, 'boom'), RemoteError);
-    const spans = await spansFor(exporter, () => traceparent?.split('-')[1], 3);
+    const spans = await spansFor(exporter, () => traceparent?.split('-')[1], 4);
     const process = only(spans, `process ${topic}`);
+    assert.equal(only(spans, `receive ${topic}`).status.code, SpanStatusCode.UNSET);
     assert.equal(process.status.code, SpanStatusCode.ERROR);
     assert.equal(process.status.message, 'out of range');
     assert.equal(process.events[0]?.name, 'exception');
@@ -195,7 +239,7 @@ export function tracingSuite(flavour: TracingFlavour, exporter: InMemorySpanExpo
     assert.equal(call.attributes['error.type'], 'RemoteError');
   });
 
-  test(`tracing (${flavour.name}) - a notification is a producer span with its message id; its handling a consumer span under it`, async (t) => {
+  test(`tracing (${flavour.name}) - a notification is a producer span with its message id; its receipt a receive span under it, its handling a process span under that`, async (t) => {
     const exchange = flavour.uniqueName('trace');
     const topic = flavour.uniqueName('notif');
     const transport = flavour.transport(exchange);
@@ -231,15 +275,71 @@ export function tracingSuite(flavour: TracingFlavour, exporter: InMemorySpanExpo
       publisherId: 'p1',
     });
     await notifier.info({ request_id: 'req-1' }, 'thing.created', { id: 1 });
-    const spans = await spansFor(exporter, () => traceparent?.split('-')[1], 2);
+    const spans = await spansFor(exporter, () => traceparent?.split('-')[1], 3);
     const sent = only(spans, `notify ${topic}.info`);
+    const received = only(spans, `receive ${topic}.info`);
     const handled = only(spans, `process ${topic}.info`);
     assert.equal(sent.kind, SpanKind.PRODUCER);
+    assert.equal(received.kind, SpanKind.CONSUMER);
     assert.equal(handled.kind, SpanKind.CONSUMER);
-    assert.equal(parentOf(handled), sent.spanContext().spanId);
+    assert.equal(parentOf(received), sent.spanContext().spanId);
+    assert.equal(parentOf(handled), received.spanContext().spanId);
+    assert.equal(handled.links[0]?.context.spanId, sent.spanContext().spanId);
     assert.equal(sent.attributes['messaging.message.id'], messageId);
+    assert.equal(received.attributes['messaging.message.id'], messageId);
+    assert.equal(received.attributes['messaging.operation.type'], 'receive');
+    assert.equal(received.attributes['oslo.notification.event_type'], 'thing.created');
     assert.equal(handled.attributes['messaging.message.id'], messageId);
     assert.equal(sent.attributes['oslo.notification.event_type'], 'thing.created');
+  });
+
+  test(`tracing (${flavour.name}) - a batch listener: a receive and a process span per message, each in its notification's trace; the handler runs in the first one's`, async (t) => {
+    const exchange = flavour.uniqueName('trace');
+    const topic = flavour.uniqueName('batch');
+    const transport = flavour.transport(exchange);
+    const got = deferred<void>();
+    let active: string | undefined;
+    const listener = getBatchNotificationListener(
+      transport,
+      [new Target({ topic })],
+      [
+        {
+          info: (messages: BatchNotificationMessage[]) => {
+            active = trace.getActiveSpan()?.spanContext().spanId;
+            if (messages.length === 2) got.resolve();
+          },
+        },
+      ],
+      { batchSize: 2, batchTimeout: 5_000 },
+    );
+    t.after(async () => {
+      await listener.close();
+      await transport.cleanup();
+      await flavour.cleanup?.(exchange, topic);
+    });
+    await listener.start();
+    const notifier = new Notifier(transport, { driver: 'messagingv2', topics: [topic] });
+    const ids: string[] = [];
+    for (const n of [1, 2]) {
+      await notifier.info({}, 'batch.event', { n });
+      const sent = exporter
+        .getFinishedSpans()
+        .filter((s) => s.name === `notify ${topic}.info`)
+        .at(-1)!;
+      ids.push(sent.spanContext().traceId);
+    }
+    await got.promise;
+    const first = await spansFor(exporter, () => ids[0], 3);
+    const second = await spansFor(exporter, () => ids[1], 3);
+    assert.notEqual(ids[0], ids[1], 'two notifications, two traces');
+    for (const spans of [first, second]) {
+      const sent = only(spans, `notify ${topic}.info`);
+      const received = only(spans, `receive ${topic}.info`);
+      const handled = only(spans, `process ${topic}.info`);
+      assert.equal(parentOf(received), sent.spanContext().spanId);
+      assert.equal(parentOf(handled), received.spanContext().spanId);
+    }
+    assert.equal(active, only(first, `process ${topic}.info`).spanContext().spanId);
   });
 
   test(`tracing (${flavour.name}) - tracing: false adds no span and no _trace_context`, async (t) => {

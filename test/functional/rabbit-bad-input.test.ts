@@ -23,6 +23,7 @@ import { getRpcClient } from '../../src/rpc/client.js';
 import { getRpcServer } from '../../src/rpc/server.js';
 import { Target } from '../../src/target.js';
 import { getRpcTransport, type Transport } from '../../src/transport.js';
+import type { TransportEventMap } from '../../src/transport-status.js';
 import {
   TRANSPORT_URL,
   deleteAll,
@@ -64,6 +65,8 @@ interface Env {
   deadLettered: ConsumeMessage[];
   replies: ConsumeMessage[];
   replyQueue: string;
+  /** What the transport emitted as `rejected`. */
+  rejected: TransportEventMap['rejected'][0][];
   publish(
     routingKey: string,
     body: Buffer | string,
@@ -83,6 +86,8 @@ async function setUp(t: TestContext): Promise<Env> {
     { DEFAULT: { control_exchange: exchange } },
     { url: TRANSPORT_URL, logger },
   );
+  const rejected: TransportEventMap['rejected'][0][] = [];
+  transport.on('rejected', (event) => void rejected.push(event));
   t.after(async () => {
     const replyQueue = (await rabbitDriver(transport)).replyQueueName;
     await transport.cleanup();
@@ -117,6 +122,7 @@ async function setUp(t: TestContext): Promise<Env> {
     deadLettered,
     replies,
     replyQueue: replyQ.queue,
+    rejected,
     async publish(routingKey, body, options = {}) {
       raw.channel.publish(
         exchange,
@@ -214,6 +220,12 @@ test('rabbit bad input - malformed RPC requests are logged and rejected without 
     env.logger.errors.filter((line) => line.includes('Failed to process message')).length,
     bad.length,
   );
+  assert.equal(env.transport.rejectedMessages, bad.length, 'each counted once');
+  assert.equal(env.rejected.length, bad.length, 'each emitted as "rejected"');
+  assert.ok(
+    env.rejected.every((e) => e.kind === 'rpc' && e.routingKey === `${env.topic}.s1`),
+    JSON.stringify(env.rejected),
+  );
   const queue = (await listQueues()).find((q) => q.name === `${env.topic}.s1`);
   assert.equal(queue?.messages, 0, 'nothing left, nothing requeued');
 
@@ -301,6 +313,13 @@ test('rabbit bad input - malformed notifications are rejected without requeue; g
     const death = (msg.properties.headers?.['x-death'] as { reason: string }[] | undefined)?.[0];
     assert.equal(death?.reason, 'rejected');
   }
+  assert.equal(env.transport.rejectedMessages, bad.length, 'each counted once');
+  assert.ok(
+    env.rejected.every(
+      (e) => e.kind === 'notification' && e.exchange === env.exchange && e.reason instanceof Error,
+    ),
+    JSON.stringify(env.rejected),
+  );
   await sleep(300);
   const queue = (await listQueues()).find((q) => q.name === `${env.topic}.info`);
   assert.equal(queue?.messages, 0, 'nothing left, nothing requeued');

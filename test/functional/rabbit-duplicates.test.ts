@@ -88,7 +88,7 @@ test('rabbit duplicates - a listener whose connection drops mid-stream: nothing 
   await sleep(500); // late copies, if any, would arrive now
 
   const twice = [...handled.values()].filter((count) => count > 1).length;
-  const dropped = logger.at('warn', 'ignoring duplicate message').length;
+  const dropped = logger.at('error', 'ignoring duplicate message').length;
   t.diagnostic(
     `duplicates: ${JSON.stringify({ messages: MESSAGES, closes: closed, handledTwice: twice, droppedByCache: dropped, inHandlerAtCloses })}`,
   );

@@ -99,8 +99,13 @@ describe('tracing interop: _trace_context between Python and Node', () => {
         `a process span in trace ${started.trace_id}: ${spans.map((s) => s.name).join(', ')}`,
       );
       assert.equal(process.kind, SpanKind.SERVER);
-      assert.equal(process.parentSpanContext?.spanId, started.span_id);
-      assert.equal(process.parentSpanContext?.isRemote, true);
+      const receive = spans.find((s) => s.name === `receive ${nodeTopic}`);
+      assert.ok(receive, 'a receive span');
+      assert.equal(receive.kind, SpanKind.CONSUMER);
+      assert.equal(receive.parentSpanContext?.spanId, started.span_id);
+      assert.equal(receive.parentSpanContext?.isRemote, true);
+      assert.equal(process.parentSpanContext?.spanId, receive.spanContext().spanId);
+      assert.equal(process.links[0]?.context.spanId, started.span_id);
       assert.equal(process.spanContext().traceState?.get('py'), '1');
       // The Node server's own call to Python carries the same trace on.
       assert.equal(value.python['trace_id'], started.trace_id);

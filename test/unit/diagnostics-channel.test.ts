@@ -17,10 +17,14 @@ import { RecordingLogger } from '../fixtures/notify/helpers.js';
 type Message = Record<string, unknown>;
 
 function record(t: test.TestContext): Record<keyof typeof DIAGNOSTICS_CHANNELS, Message[]> {
-  const seen = { send: [], sendEnd: [], deliver: [], processEnd: [], status: [] } as Record<
-    keyof typeof DIAGNOSTICS_CHANNELS,
-    Message[]
-  >;
+  const seen = {
+    send: [],
+    sendEnd: [],
+    deliver: [],
+    processEnd: [],
+    status: [],
+    rejected: [],
+  } as Record<keyof typeof DIAGNOSTICS_CHANNELS, Message[]>;
   for (const [key, name] of Object.entries(DIAGNOSTICS_CHANNELS)) {
     const fn = (message: unknown) => seen[key as keyof typeof seen].push(message as Message);
     diagnostics.subscribe(name, fn);

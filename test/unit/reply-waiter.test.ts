@@ -247,15 +247,15 @@ test('ReplyWaiter - every way a wait ends clears its timers and abort listener',
   assert.equal(waiter.size, 0);
 });
 
-test('ReplyWaiter - a reply for an unknown or finished msg_id is logged at debug and dropped', async () => {
+test('ReplyWaiter - a reply for an unknown or finished msg_id is logged at info (as oslo) and dropped', async () => {
   const { waiter, lines } = makeWaiter();
   waiter.deliver(reply('nobody', { result: 1, failure: null, ending: true }));
   await waiter.waitFor('late', { timeoutMs: 10 }).catch(() => undefined);
   waiter.deliver(reply('late', { result: 1, failure: null, ending: true }));
-  const debug = lines.filter((l) => l.level === 'debug').flatMap((l) => l.args);
-  assert.ok(debug.includes('nobody'));
-  assert.ok(debug.includes('late'));
-  assert.ok(lines.every((l) => l.level === 'debug'));
+  const info = lines.filter((l) => l.level === 'info').flatMap((l) => l.args);
+  assert.ok(info.includes('nobody'));
+  assert.ok(info.includes('late'));
+  assert.ok(lines.every((l) => l.level === 'info'));
 });
 
 test('ReplyWaiter - a reply without _msg_id is dropped', () => {

@@ -163,7 +163,7 @@ export class ReplyWaiter {
     }
     const call = this.#pending.get(msgId);
     if (call === undefined) {
-      this.#context.logger.debug('No calling threads waiting for msg_id : %s', preview(msgId));
+      this.#context.logger.info('No calling threads waiting for msg_id : %s', preview(msgId));
       return;
     }
     const failure = reply['failure'];

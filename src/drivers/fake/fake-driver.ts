@@ -54,6 +54,7 @@ class FakeDriver implements contract.TransportDriver, ListenerHost {
   readonly logger: Logger;
   readonly #vhost: FakeVirtualHost;
   readonly #waiter: ReplyWaiter;
+  readonly #onEvent: (event: contract.ConnectionEvent) => void;
   readonly #listeners = new Set<Releasable>();
   #reply: { queue: FakeQueue; consumer: Consumer } | undefined;
   #closed = false;
@@ -63,8 +64,13 @@ class FakeDriver implements contract.TransportDriver, ListenerHost {
     this.capabilities = context.capabilities;
     this.#vhost = fakeVirtualHost(vhostName(context.url.virtualHost));
     this.#waiter = new ReplyWaiter(context);
+    this.#onEvent = context.onConnectionEvent;
     // In memory there is nothing to connect to: the transport is connected at once.
     context.onConnectionEvent({ type: 'connected', connection: 'fake', host: this.#vhost.name });
+  }
+
+  report(event: contract.MessageRejectedEvent): void {
+    this.#onEvent(event);
   }
 
   forget(listener: Releasable): void {
@@ -83,6 +89,14 @@ class FakeDriver implements contract.TransportDriver, ListenerHost {
           reply = decodeMessage(delivery.message.body);
         } catch (err) {
           this.logger.error('Dropping an undecodable reply: %s', err);
+          this.report({
+            type: 'rejected',
+            connection: 'fake',
+            kind: 'reply',
+            exchange: delivery.message.exchange,
+            routingKey: delivery.message.routingKey,
+            reason: err instanceof Error ? err : new Error(String(err)),
+          });
           return;
         }
         this.#waiter.deliver(reply);

@@ -11,6 +11,7 @@ import type {
   DeliveryInfo,
   DriverListener,
   IncomingMessage,
+  MessageRejectedEvent,
   MessageCallback,
   MessageHeaders,
   RpcIncomingMessage,
@@ -165,6 +166,8 @@ export interface Releasable {
 /** What a listener needs from its driver. */
 export interface ListenerHost {
   readonly logger: Logger;
+  /** Reports a message rejected as malformed. */
+  report(event: MessageRejectedEvent): void;
   /** Called once the listener is cleaned up. */
   forget(listener: Releasable): void;
 }
@@ -174,6 +177,8 @@ export interface ListenerHost {
  * (`maxUnsettled`).
  */
 export abstract class FakeListener<M extends IncomingMessage> implements DriverListener<M> {
+  /** What this listener's messages are, for the `rejected` event. */
+  protected abstract readonly messageKind: 'rpc' | 'notification';
   protected readonly host: ListenerHost;
   protected readonly duplicates = new DuplicateCache();
   readonly #credit: CreditPool;
@@ -240,6 +245,14 @@ export abstract class FakeListener<M extends IncomingMessage> implements DriverL
       // As oslo: an undecodable message is logged and rejected without requeue.
       this.host.logger.error('Failed to process message ... skipping it: %s', err);
       delivery.reject();
+      this.host.report({
+        type: 'rejected',
+        connection: 'fake',
+        kind: this.messageKind,
+        exchange: delivery.message.exchange,
+        routingKey: delivery.message.routingKey,
+        reason: err instanceof Error ? err : new Error(String(err)),
+      });
       return;
     }
     if (message === undefined) return;
@@ -253,6 +266,7 @@ export abstract class FakeListener<M extends IncomingMessage> implements DriverL
 
 /** An RPC server's listener: the topic queue, the `topic.server` queue and a fanout queue. */
 export class FakeRpcListener extends FakeListener<RpcIncomingMessage> {
+  protected readonly messageKind = 'rpc';
   readonly #declare: () => FakeQueue[];
   readonly #release: () => void;
   readonly #publishReply: ReplyPublisher;
@@ -285,7 +299,7 @@ export class FakeRpcListener extends FakeListener<RpcIncomingMessage> {
     // oslo acks an RPC request, then checks and records its _unique_id: a repeat is
     // dropped without a reply.
     if (this.duplicates.has(unpacked.uniqueId)) {
-      this.host.logger.warn('ignoring duplicate message %s', unpacked.msgId ?? unpacked.uniqueId);
+      this.host.logger.error('ignoring duplicate message %s', unpacked.msgId ?? unpacked.uniqueId);
       delivery.ack();
       return undefined;
     }
@@ -296,6 +310,7 @@ export class FakeRpcListener extends FakeListener<RpcIncomingMessage> {
 
 /** A notification listener: `<topic>.<priority>` queues, or one pool queue. */
 export class FakeNotificationListener extends FakeListener<IncomingMessage> {
+  protected readonly messageKind = 'notification';
   readonly #declare: () => FakeQueue[];
   readonly #release: () => void;
 
@@ -323,7 +338,7 @@ export class FakeNotificationListener extends FakeListener<IncomingMessage> {
   ): IncomingMessage | undefined {
     const unpacked = unpackContext(decoded);
     if (this.duplicates.has(unpacked.uniqueId)) {
-      this.host.logger.warn('ignoring duplicate message %s', unpacked.uniqueId);
+      this.host.logger.error('ignoring duplicate message %s', unpacked.uniqueId);
       delivery.ack();
       return undefined;
     }

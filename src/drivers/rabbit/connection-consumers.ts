@@ -185,8 +185,8 @@ export class ConsumerRegistry {
     if (u === undefined || u.done) return;
     u.done = true;
     if (!run(u.slot, u.raw)) {
-      this.#log.debug(
-        'Dropped the %s of delivery %d: its channel is gone',
+      this.#log.warn(
+        'Failed to %s received message (delivery %d): its channel is gone',
         what,
         u.raw.fields.deliveryTag,
       );

@@ -302,7 +302,9 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
         throw new ConnectionClosedError();
       }
       this.#conn = conn;
-      this.log.info(
+      // As oslo: the first connection at debug level, a reconnection at info.
+      const log = this.#everConnected ? 'info' : 'debug';
+      this.log[log](
         '[%s] %s AMQP server on %s via [amqp] client with port %s.',
         this.opts.connectionName,
         this.#everConnected ? 'Reconnected to' : 'Connected to',
@@ -370,7 +372,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     // The connection's close event, with the reason, comes right after the channel's.
     queueMicrotask(() => {
       const reason = slot.closeReason;
-      this.log.warn(
+      this.log.info(
         '[%s] Lost the AMQP channel to %s: %s',
         this.opts.connectionName,
         hostText(slot.conn.host),
@@ -411,7 +413,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     this.#blocked = true;
     this.#blockedReason = reason;
     for (const watcher of [...this.#blockWatchers]) watcher();
-    this.log.warn(
+    this.log.error(
       '[%s] The connection to the AMQP server is blocked: %s',
       this.opts.connectionName,
       reason,

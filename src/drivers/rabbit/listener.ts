@@ -9,7 +9,12 @@
 import { ServerListenError } from '../../errors.js';
 import { Credit } from '../common/credit.js';
 import type { Logger } from '../../log.js';
-import type { DriverListener, IncomingMessage, MessageCallback } from '../driver.js';
+import type {
+  DriverListener,
+  IncomingMessage,
+  MessageCallback,
+  MessageRejectedEvent,
+} from '../driver.js';
 import {
   RabbitConnection,
   defaultConnectionName,
@@ -37,6 +42,8 @@ export interface TrackedListener {
 export interface ListenerHost {
   readonly logger: Logger;
   readonly settings: RabbitDriverSettings;
+  /** Reports a message rejected as malformed (the driver context's `onConnectionEvent`). */
+  readonly report: (event: MessageRejectedEvent) => void;
   /** Called once the listener is cleaned up. */
   forget(listener: TrackedListener): void;
 }
@@ -93,6 +100,9 @@ export abstract class RabbitListener<M extends IncomingMessage>
 
   /** What to declare, in oslo's order. Queues are consumed in order of first appearance. */
   protected abstract consumerSpecs(): readonly ConsumerSpec[];
+
+  /** What this listener's messages are, for the `rejected` event. */
+  protected abstract readonly messageKind: 'rpc' | 'notification';
 
   /**
    * Turn a decoded body into the message for the server, or `undefined` when the
@@ -207,6 +217,14 @@ export abstract class RabbitListener<M extends IncomingMessage>
         err instanceof Error ? err.message : String(err),
       );
       this.connection.reject(delivery, false);
+      this.host.report({
+        type: 'rejected',
+        connection: this.connectionName,
+        kind: this.messageKind,
+        exchange: delivery.fields.exchange,
+        routingKey: delivery.fields.routingKey,
+        reason: err instanceof Error ? err : new Error(String(err)),
+      });
       return;
     }
     if (prepared === undefined) return;

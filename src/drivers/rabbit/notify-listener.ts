@@ -21,6 +21,7 @@ export interface NotificationRoute {
 
 /** See the module comment. */
 export class RabbitNotificationListener extends RabbitListener<IncomingMessage> {
+  protected readonly messageKind = 'notification';
   readonly #routes: readonly NotificationRoute[];
   readonly #pool: string | undefined;
   readonly #tapQueue: string | undefined;
@@ -73,7 +74,7 @@ export class RabbitNotificationListener extends RabbitListener<IncomingMessage> 
     if (this.#duplicates.has(uniqueId)) {
       // Already handled and acked once: ack the copy (oslo would leave it unacked).
       this.connection.ack(delivery);
-      this.host.logger.warn('ignoring duplicate message %s', uniqueId);
+      this.host.logger.error('ignoring duplicate message %s', uniqueId);
       return undefined;
     }
     const message = new RabbitNotificationMessage(

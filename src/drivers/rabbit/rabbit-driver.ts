@@ -291,6 +291,7 @@ export class RabbitDriver implements TransportDriver {
     return {
       logger: this.logger,
       settings: this.settings,
+      report: this.#context.onConnectionEvent,
       forget: (listener) => this.#listeners.delete(listener),
     };
   }

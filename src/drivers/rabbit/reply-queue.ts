@@ -25,7 +25,7 @@ export class ReplyQueue {
   /** `reply_<hex32>`, or `reply_<hostname>:<processname>:<n>` under the queue manager. */
   readonly name: string;
   readonly waiter: ReplyWaiter;
-  readonly #context: Pick<DriverContext, 'logger'>;
+  readonly #context: Pick<DriverContext, 'logger' | 'onConnectionEvent'>;
   readonly #settings: RabbitDriverSettings;
   readonly #spec: ConsumerSpec;
   readonly #connection: RabbitConnection;
@@ -34,7 +34,10 @@ export class ReplyQueue {
 
   constructor(
     settings: RabbitDriverSettings,
-    context: Pick<DriverContext, 'logger' | 'allowedRemoteExmods' | 'remoteExceptions'>,
+    context: Pick<
+      DriverContext,
+      'logger' | 'allowedRemoteExmods' | 'remoteExceptions' | 'onConnectionEvent'
+    >,
   ) {
     this.#settings = settings;
     this.#context = context;
@@ -109,6 +112,14 @@ export class ReplyQueue {
         err instanceof Error ? err.message : String(err),
       );
       this.#connection.reject(delivery, false);
+      this.#context.onConnectionEvent({
+        type: 'rejected',
+        connection: this.#connection.connectionName,
+        kind: 'reply',
+        exchange: delivery.fields.exchange,
+        routingKey: delivery.fields.routingKey,
+        reason: err instanceof Error ? err : new Error(String(err)),
+      });
       return;
     }
     // Acked on receipt: the waiter drops replies nobody waits for (late replies).

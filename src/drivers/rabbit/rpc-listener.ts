@@ -91,6 +91,7 @@ export class RabbitRpcMessage extends RabbitIncomingMessage implements RpcIncomi
 
 /** See the module comment. */
 export class RabbitRpcListener extends RabbitListener<RpcIncomingMessage> {
+  protected readonly messageKind = 'rpc';
   readonly #exchange: string;
   readonly #topic: string;
   readonly #server: string | undefined;
@@ -157,7 +158,7 @@ export class RabbitRpcListener extends RabbitListener<RpcIncomingMessage> {
     if (this.#duplicates.has(unpacked.uniqueId)) {
       // oslo acks a request first, then drops a repeat without dispatch or reply.
       this.connection.ack(delivery);
-      this.host.logger.warn('ignoring duplicate message %s', unpacked.msgId ?? unpacked.uniqueId);
+      this.host.logger.error('ignoring duplicate message %s', unpacked.msgId ?? unpacked.uniqueId);
       return undefined;
     }
     const message = new RabbitRpcMessage(
