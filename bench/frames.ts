@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 
 import { deleteAll } from './amqp.js';
 import { diff, FrameProxy, type Counts, type ProxyCounts } from './frame-proxy.js';
+import { buildLibrary } from './library.js';
 import { PeerProcess } from './peer-process.js';
 import type { ClientResult, ServerResult, Shape } from './protocol.js';
 
@@ -400,6 +401,7 @@ function toJson(s: Snapshot): object {
 }
 
 async function main(): Promise<void> {
+  buildLibrary(log);
   log(
     `run ${runId}: ${IMPLS.join(', ')}; ${SHAPES.map((s) => s.id).join(', ')}; ${COUNT} messages each`,
   );

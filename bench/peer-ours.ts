@@ -12,16 +12,10 @@
  */
 import { parseArgs } from 'node:util';
 
-import { runNotifyClient, runRpcClient } from '../src/cli/bench/roles.js';
-import { CliLogger } from '../src/cli/connection.js';
-import {
-  Config,
-  getNotificationListener,
-  getNotificationTransport,
-  getRpcServer,
-  getRpcTransport,
-  Target,
-} from '../src/index.js';
+import type * as Roles from '../src/cli/bench/roles.js';
+import type * as CliConnection from '../src/cli/connection.js';
+import type * as Library from '../src/index.js';
+import { libraryModule } from './library.js';
 import { Counter } from './counter.js';
 import {
   epochMs,
@@ -32,6 +26,20 @@ import {
   type ClientResult,
   type ServerCommand,
 } from './protocol.js';
+
+// The library as built (dist/ by default, see library.ts), typed as its sources.
+const { runNotifyClient, runRpcClient } = (await import(
+  libraryModule('cli/bench/roles.js')
+)) as typeof Roles;
+const { CliLogger } = (await import(libraryModule('cli/connection.js'))) as typeof CliConnection;
+const {
+  Config,
+  getNotificationListener,
+  getNotificationTransport,
+  getRpcServer,
+  getRpcTransport,
+  Target,
+} = (await import(libraryModule('index.js'))) as typeof Library;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

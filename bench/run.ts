@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 
 import { brokerVersion, deleteAll, feed } from './amqp.js';
 import { BrokerCpu } from './broker-cpu.js';
+import { buildLibrary } from './library.js';
 import { PeerProcess } from './peer-process.js';
 import type { ClientResult, ServerResult, Shape } from './protocol.js';
 
@@ -485,6 +486,7 @@ function amqplibVersion(): string {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  buildLibrary(log);
   const loadBefore = loadAverage();
   const broker = await brokerVersion(URL_);
   const brokerIdle = await brokerIdleRate();

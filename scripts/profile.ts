@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { deleteAll } from '../bench/amqp.js';
+import { buildLibrary } from '../bench/library.js';
 import { PeerProcess } from '../bench/peer-process.js';
 import type { ClientResult, ServerResult, Shape } from '../bench/protocol.js';
 
@@ -64,9 +65,9 @@ function category(fn: string, file: string): string {
   }
   if (/tsx|\/esm\/|\/cjs\/|source_map|modules\/|cjs-module-lexer/.test(file)) return 'start-up';
   if (file.includes('/node_modules/amqplib/')) return 'amqplib';
-  if (file.includes('/src/cli/') || file.includes('/bench/')) return 'bench harness';
-  const ours = /\/src\/(.+)\.ts$/.exec(file);
-  if (ours !== null) return `library: ${ours[1]}`;
+  if (/\/(src|dist)\/cli\//.test(file) || file.includes('/bench/')) return 'bench harness';
+  const ours = /\/(?:src|dist)\/(.+)\.[jt]s$/.exec(file);
+  if (ours?.[1] !== undefined) return `library: ${ours[1]}`;
   if (file.startsWith('node:')) return 'node';
   return 'other (V8, microtasks)';
 }
@@ -123,6 +124,7 @@ function peer(role: 'server' | 'client', names: Record<string, string>): PeerPro
 }
 
 async function main(): Promise<void> {
+  buildLibrary((line) => process.stderr.write(`${line}\n`));
   const base = `omtp_${randomBytes(4).toString('hex')}`;
   const names = { exchange: base, rpcTopic: `${base}_rpc`, notifyTopic: `${base}_notify` };
   const server = peer('server', names);
