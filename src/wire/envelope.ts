@@ -171,6 +171,7 @@ function parseOuter(text: string): unknown {
 }
 
 function isEnvelopeVersionSupported(version: string): boolean {
+  if (version === ENVELOPE_VERSION) return true; // what every oslo release sends
   try {
     return isCompatible(ENVELOPE_VERSION, version);
   } catch (err) {
@@ -432,8 +433,15 @@ export function encodeNotification(
  * @throws TypeError for an invalid Date or a year outside 1..9999.
  */
 export function formatNotificationTimestamp(date: Date): string {
-  return formatUtcDatetime(date, ' ', date.getUTCMilliseconds() !== 0);
+  // A notifier sending thousands a second formats the same millisecond several times.
+  const time = date.getTime();
+  if (time === lastTimestamp.time) return lastTimestamp.text;
+  const text = formatUtcDatetime(date, ' ', date.getUTCMilliseconds() !== 0);
+  lastTimestamp = { time, text };
+  return text;
 }
+
+let lastTimestamp: { readonly time: number; readonly text: string } = { time: NaN, text: '' };
 
 const TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;
 

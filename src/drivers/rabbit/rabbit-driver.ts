@@ -70,7 +70,9 @@ export class RabbitDriver implements TransportDriver {
    * the same place hands the publisher the same objects (its declared-on-this-channel
    * check then costs a lookup, not a description and a key built per message).
    */
-  readonly #specs = new Map<string, ExchangeSpec | ConsumerSpec>();
+  readonly #exchanges = new Map<string, ExchangeSpec>();
+  /** Notification queues by exchange, then routing key (no key string built per message). */
+  readonly #notifierQueues = new Map<string, Map<string, ConsumerSpec>>();
 
   constructor(context: DriverContext<RabbitDriverSettings>) {
     this.#context = context;
@@ -224,22 +226,29 @@ export class RabbitDriver implements TransportDriver {
   }
 
   #topicExchange(name: string): ExchangeSpec {
-    return this.#memo(`x\u0000${name}`, () => topicExchange(name, this.settings.topology));
+    let spec = this.#exchanges.get(name);
+    if (spec === undefined) {
+      if (this.#exchanges.size >= SPEC_MEMO_SIZE) this.#exchanges.clear();
+      spec = topicExchange(name, this.settings.topology);
+      this.#exchanges.set(name, spec);
+    }
+    return spec;
   }
 
   #notifierQueue(exchange: string, routingKey: string): ConsumerSpec {
-    return this.#memo(`q\u0000${exchange}\u0000${routingKey}`, () =>
-      notifierQueue(exchange, routingKey, this.settings.topology),
-    );
-  }
-
-  #memo<T extends ExchangeSpec | ConsumerSpec>(key: string, make: () => T): T {
-    const known = this.#specs.get(key);
-    if (known !== undefined) return known as T;
-    if (this.#specs.size >= SPEC_MEMO_SIZE) this.#specs.clear();
-    const made = make();
-    this.#specs.set(key, made);
-    return made;
+    let byKey = this.#notifierQueues.get(exchange);
+    if (byKey === undefined) {
+      if (this.#notifierQueues.size >= SPEC_MEMO_SIZE) this.#notifierQueues.clear();
+      byKey = new Map();
+      this.#notifierQueues.set(exchange, byKey);
+    }
+    let spec = byKey.get(routingKey);
+    if (spec === undefined) {
+      if (byKey.size >= SPEC_MEMO_SIZE) byKey.clear();
+      spec = notifierQueue(exchange, routingKey, this.settings.topology);
+      byKey.set(routingKey, spec);
+    }
+    return spec;
   }
 
   listen(request: RpcListenRequest): DriverListener<RpcIncomingMessage> {
