@@ -36,6 +36,8 @@ export type ClientCommand =
 export interface Usage {
   /** CPU (user + system) in ms. */
   cpuMs: number;
+  /** Of which in the kernel (system calls: socket reads and writes), in ms. */
+  systemMs?: number;
   /** Peak resident set size of the process so far, in KB. */
   maxRssKb: number;
 }
@@ -80,7 +82,11 @@ export function epochMs(): number {
 /** CPU and peak RSS of this process, CPU relative to `since` (a `process.cpuUsage()`). */
 export function usage(since: NodeJS.CpuUsage): Usage {
   const cpu = process.cpuUsage(since);
-  return { cpuMs: (cpu.user + cpu.system) / 1000, maxRssKb: process.resourceUsage().maxRSS };
+  return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    systemMs: cpu.system / 1000,
+    maxRssKb: process.resourceUsage().maxRSS,
+  };
 }
 
 /**

@@ -97,10 +97,32 @@ const SHAPES: readonly ShapeSpec[] = [
   { id: 'call-1', label: 'calls, sequential', shape: 'call', concurrency: 1, inFlight: false },
   { id: 'call-16', label: 'calls, 16 in flight', shape: 'call', concurrency: 16, inFlight: true },
 ];
+/** A comma-separated option's values, each one of `allowed` ('' gives none). */
+function listOption<T extends string>(name: string, value: string, allowed: readonly T[]): T[] {
+  const items = value === '' ? [] : value.split(',');
+  const unknown = items.filter((v) => !(allowed as readonly string[]).includes(v));
+  if (unknown.length > 0) {
+    console.error(
+      `--${name}: unknown ${unknown.join(', ')} (one or more of ${allowed.join(', ')}, or '')`,
+    );
+    process.exit(2);
+  }
+  return items as T[];
+}
+const MEMORY_KINDS = listOption('memory-checks', values['memory-checks'], [
+  'listener',
+  'rpc-server',
+] as const);
+const MEMORY_IMPLS = listOption('memory-impls', values['memory-impls'], ['ours', 'raw'] as const);
+
 const shapes =
   values.shapes === undefined
     ? SHAPES
-    : SHAPES.filter((s) => values.shapes!.split(',').includes(s.id));
+    : listOption(
+        'shapes',
+        values.shapes,
+        SHAPES.map((s) => s.id),
+      ).map((id) => SHAPES.find((s) => s.id === id)!);
 
 /**
  * `ours` is the library as an application gets it (`@opentelemetry/api` installed, no SDK
@@ -130,6 +152,9 @@ interface Measurement {
   cpuUsPerMsg: number;
   clientCpuUsPerMsg: number;
   serverCpuUsPerMsg: number;
+  /** Of the client's and the server's CPU, what was spent in the kernel (system calls). */
+  clientSystemUsPerMsg: number;
+  serverSystemUsPerMsg: number;
   /** The broker process's CPU over the window (NaN when it cannot be read). */
   brokerCpuUsPerMsg: number;
   sent: number;
@@ -255,6 +280,8 @@ async function measure(impl: Impl, spec: ShapeSpec): Promise<Measurement> {
     cpuUsPerMsg: per(c.cpuMs + s.cpuMs),
     clientCpuUsPerMsg: per(c.cpuMs),
     serverCpuUsPerMsg: per(s.cpuMs),
+    clientSystemUsPerMsg: per(c.systemMs ?? NaN),
+    serverSystemUsPerMsg: per(s.systemMs ?? NaN),
     brokerCpuUsPerMsg: per(brokerMs),
     sent: c.sent,
     received: s.received,
@@ -554,8 +581,8 @@ async function main(): Promise<void> {
 
   const memory: MemoryCheck[] = [];
   if (MEMORY_COUNT > 0 && !interrupted) {
-    for (const kind of values['memory-checks'].split(',') as MemoryKind[]) {
-      for (const impl of values['memory-impls'].split(',') as ('ours' | 'raw')[]) {
+    for (const kind of MEMORY_KINDS) {
+      for (const impl of MEMORY_IMPLS) {
         if (interrupted) break;
         log(`memory check, ${kind} (${impl}): ${MEMORY_COUNT} messages`);
         const m = await memoryCheck(impl, kind);
@@ -832,10 +859,13 @@ function renderReport(
     ...verdicts,
     '',
   );
-  lines.push('CPU split, client + server µs/msg, and the broker (medians):', '');
+  lines.push(
+    'CPU split, client + server µs/msg (of which in system calls), and the broker (medians):',
+    '',
+  );
   for (const spec of shapes) {
     const part = (i: ImplName): string =>
-      `${i} ${fmtUs(med(spec.id, i, 'clientCpuUsPerMsg'))} + ${fmtUs(med(spec.id, i, 'serverCpuUsPerMsg'))} (broker ${fmtUs(med(spec.id, i, 'brokerCpuUsPerMsg'))})`;
+      `${i} ${fmtUs(med(spec.id, i, 'clientCpuUsPerMsg'))} (${fmtUs(med(spec.id, i, 'clientSystemUsPerMsg'))}) + ${fmtUs(med(spec.id, i, 'serverCpuUsPerMsg'))} (${fmtUs(med(spec.id, i, 'serverSystemUsPerMsg'))}) (broker ${fmtUs(med(spec.id, i, 'brokerCpuUsPerMsg'))})`;
     lines.push(`- ${spec.label}: ${BASE_IMPLS.map(part).join('; ')}`);
   }
   lines.push('', ...brokerNote(brokerIdle), '', ...renderIssue15(results, run));

@@ -42,7 +42,11 @@ def epoch_ms():
 def usage(since):
     r = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (r.ru_utime - since.ru_utime) + (r.ru_stime - since.ru_stime)
-    return {'cpuMs': cpu * 1000.0, 'maxRssKb': r.ru_maxrss}
+    return {
+        'cpuMs': cpu * 1000.0,
+        'systemMs': (r.ru_stime - since.ru_stime) * 1000.0,
+        'maxRssKb': r.ru_maxrss,
+    }
 
 
 def rss_kb():

@@ -11,6 +11,8 @@ import type { Channel, ConfirmChannel, ConsumeMessage, Message, Options } from '
 import { MessageDeliveryFailure, MessageUndeliverable } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { AmqpConnection } from './connection-open.js';
+import type { RetryBudget } from './connection-wait.js';
+import { FifoSet, type FifoItem } from '../../util/fifo.js';
 import {
   AmqpChannelError,
   ChannelLost,
@@ -45,14 +47,33 @@ export interface PublishRequest {
   readonly expiration: string | undefined;
   readonly headers: Readonly<Record<string, unknown>>;
   readonly mandatory: boolean;
+  /**
+   * A finite retry budget that time spent blocked uses up (see {@link BlockedBound});
+   * `undefined` waits for the confirm however long the broker blocks.
+   */
+  readonly blockedBudget?: RetryBudget | undefined;
 }
 
-interface InFlight {
+interface InFlight extends FifoItem {
   readonly request: PublishRequest;
   returned: { code: number; text: string } | undefined;
   settled: boolean;
+  /** Armed only while the connection is blocked (see {@link BlockedBound}). */
+  blockedTimer: NodeJS.Timeout | undefined;
   resolve(): void;
   reject(err: Error): void;
+}
+
+/**
+ * While the broker blocks the connection (a resource alarm), a publish with a finite
+ * `blockedBudget` uses one retry for every `limitMs` it waits for its confirm, and when
+ * none is left it fails with what `giveUp` returns (oslo's publish times out on its
+ * socket after `heartbeat_timeout_threshold`). Timers exist only during a block: an
+ * unblocked publish pays nothing for this.
+ */
+export interface BlockedBound {
+  readonly limitMs: number;
+  giveUp(budget: RetryBudget): Error;
 }
 
 /** What the owner hears from a channel. */
@@ -75,9 +96,12 @@ export class ChannelSlot {
   readonly #logger: Logger;
   /** Declarations done on this channel: key -> [what was declared, its outcome]. */
   readonly #declared = new Map<string, { spec: string; done: Promise<void> }>();
-  readonly #inFlight = new Set<InFlight>();
+  /** Publishes waiting for their confirm, oldest first. */
+  readonly #inFlight = new FifoSet<InFlight>();
   #mandatoryInFlight = 0;
   #drain: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** Set while the connection is blocked. */
+  #blocked: BlockedBound | undefined;
 
   private constructor(
     conn: AmqpConnection,
@@ -249,6 +273,8 @@ export class ChannelSlot {
         request: req,
         returned: undefined,
         settled: false,
+        blockedTimer: undefined,
+        inFifo: false,
         resolve,
         reject,
       };
@@ -282,6 +308,7 @@ export class ChannelSlot {
       }
       this.#inFlight.add(entry);
       if (req.mandatory) this.#mandatoryInFlight += 1;
+      if (this.#blocked !== undefined) this.#armBlocked(entry, this.#blocked);
       if (!hasRoom && this.#drain === undefined) {
         let release!: () => void;
         const promise = new Promise<void>((r) => (release = r));
@@ -295,6 +322,7 @@ export class ChannelSlot {
     this.#inFlight.delete(entry);
     const req = entry.request;
     if (req.mandatory) this.#mandatoryInFlight -= 1;
+    if (entry.blockedTimer !== undefined) clearTimeout(entry.blockedTimer);
     if (entry.settled) return;
     entry.settled = true;
     if (entry.returned !== undefined) {
@@ -358,9 +386,39 @@ export class ChannelSlot {
     );
   }
 
+  /**
+   * The connection was blocked (`bound`) or unblocked (`undefined`): arm or disarm the
+   * {@link BlockedBound} of every publish waiting for its confirm, and of later ones.
+   */
+  setBlocked(bound: BlockedBound | undefined): void {
+    this.#blocked = bound;
+    for (const entry of this.#inFlight) {
+      clearTimeout(entry.blockedTimer);
+      entry.blockedTimer = undefined;
+      if (bound !== undefined) this.#armBlocked(entry, bound);
+    }
+  }
+
+  #armBlocked(entry: InFlight, bound: BlockedBound): void {
+    const budget = entry.request.blockedBudget;
+    if (budget === undefined || entry.settled) return;
+    entry.blockedTimer = setTimeout(() => {
+      entry.blockedTimer = undefined;
+      if (entry.settled || this.#blocked !== bound) return;
+      if (budget.spend()) {
+        this.#armBlocked(entry, bound);
+        return;
+      }
+      // The confirm may still come after the unblock; #confirmed then ignores it.
+      entry.settled = true;
+      entry.reject(bound.giveUp(budget));
+    }, bound.limitMs);
+  }
+
   /** Fails every publish still waiting for its confirm (used by close()). */
   failInFlight(err: Error): void {
     for (const entry of this.#inFlight) {
+      clearTimeout(entry.blockedTimer);
       if (!entry.settled) {
         entry.settled = true;
         entry.reject(err);

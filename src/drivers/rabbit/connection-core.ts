@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { MessageDeliveryFailure } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { deferred } from '../../util/async.js';
-import { ChannelSlot, type ExchangeDeclaration } from './connection-channel.js';
+import { ChannelSlot, type BlockedBound, type ExchangeDeclaration } from './connection-channel.js';
 import type { RabbitConnection } from './connection.js';
 import { ChannelLost, ConnectionClosedError, errorText } from './connection-errors.js';
 import { ConsumerRegistry } from './connection-consumers.js';
@@ -246,12 +246,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
       const expire = (): void => {
         if (budget.spend()) return arm();
         done();
-        const message =
-          `The AMQP server on ${hostText(slot.conn.host)} has blocked publishing ` +
-          `(${this.#blockedReason}); giving up after ${budget.retry + 1} x ` +
-          `heartbeat_timeout_threshold (${this.opts.heartbeatSeconds} s)`;
-        this.log.error('[%s] %s', this.opts.connectionName, message);
-        reject(new MessageDeliveryFailure(message));
+        reject(this.#blockedGiveUp(slot, budget));
       };
       this.#blockWatchers.add(arm);
       arm();
@@ -267,6 +262,32 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
         },
       );
     });
+  }
+
+  /** How long a publish may wait blocked per retry: `heartbeat_timeout_threshold`; 0 for ever. */
+  protected get blockedLimitMs(): number {
+    return this.opts.heartbeatSeconds * 1000;
+  }
+
+  #blockedBound(): BlockedBound | undefined {
+    const limitMs = this.blockedLimitMs;
+    if (limitMs <= 0) return undefined;
+    const slot = this.#slot;
+    return {
+      limitMs,
+      giveUp: (budget) => this.#blockedGiveUp(slot, budget),
+    };
+  }
+
+  /** Logs and returns the failure of a publish whose retries were used up while blocked. */
+  #blockedGiveUp(slot: ChannelSlot | undefined, budget: RetryBudget): MessageDeliveryFailure {
+    const host = slot === undefined ? 'the AMQP server' : hostText(slot.conn.host);
+    const message =
+      `The AMQP server on ${host} has blocked publishing ` +
+      `(${this.#blockedReason}); giving up after ${budget.retry + 1} x ` +
+      `heartbeat_timeout_threshold (${this.opts.heartbeatSeconds} s)`;
+    this.log.error('[%s] %s', this.opts.connectionName, message);
+    return new MessageDeliveryFailure(message);
   }
 
   protected exhausted(
@@ -342,6 +363,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
   #install(slot: ChannelSlot): boolean {
     if (!slot.open || this.#closing) return false;
     this.#slot = slot;
+    if (this.#blocked) slot.setBlocked(this.#blockedBound());
     this.#status = 'connected';
     const reconnected = this.#everConnected;
     this.#everConnected = true;
@@ -413,6 +435,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     this.#blocked = true;
     this.#blockedReason = reason;
     for (const watcher of [...this.#blockWatchers]) watcher();
+    this.#slot?.setBlocked(this.#blockedBound());
     this.log.error(
       '[%s] The connection to the AMQP server is blocked: %s',
       this.opts.connectionName,
@@ -424,6 +447,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
   #onUnblocked(): void {
     this.#blocked = false;
     for (const watcher of [...this.#blockWatchers]) watcher();
+    this.#slot?.setBlocked(undefined);
     this.log.info('[%s] The connection to the AMQP server is unblocked', this.opts.connectionName);
     this.#emit('unblocked');
   }

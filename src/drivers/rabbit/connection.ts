@@ -103,6 +103,8 @@ export class RabbitConnection extends ConnectionCore {
     if (this.opts.role !== 'publish') {
       throw new TypeError('publish() needs a connection with role "publish" (a confirm channel)');
     }
+    const guard = new OpGuard(options.signal, options.timeoutMs, 'publish');
+    const budget = new RetryBudget(options.retry);
     const request = {
       exchange,
       routingKey,
@@ -110,9 +112,9 @@ export class RabbitConnection extends ConnectionCore {
       expiration: properties.expiration,
       headers: properties.headers,
       mandatory: properties.mandatory,
+      // Time spent blocked uses retries of a finite budget (see BlockedBound).
+      blockedBudget: budget.retry === Infinity ? undefined : budget,
     };
-    const guard = new OpGuard(options.signal, options.timeoutMs, 'publish');
-    const budget = new RetryBudget(options.retry);
     try {
       for (;;) {
         const slot = this.fastSlot() ?? (await this.slotFor(budget, guard));
@@ -126,7 +128,7 @@ export class RabbitConnection extends ConnectionCore {
             await guard.race(this.boundWhileBlocked(drained, budget, slot));
             if (!slot.open) throw new ChannelLost();
           }
-          await guard.race(this.boundWhileBlocked(slot.publish(request), budget, slot));
+          await guard.race(slot.publish(request));
           return;
         } catch (err) {
           if (this.isClosing) throw new ConnectionClosedError({ cause: err });
