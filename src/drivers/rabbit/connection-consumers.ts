@@ -32,10 +32,45 @@ interface ConsumerRecord {
   established: boolean;
 }
 
-interface Unsettled {
-  readonly slot: ChannelSlot;
-  readonly raw: ConsumeMessage;
-  done: boolean;
+/**
+ * A delivery as handlers get it, remembering (privately) the channel it came on and
+ * whether it was settled. A private field, not a `WeakMap` keyed by deliveries: a weak
+ * map with one entry per message costs every garbage collection its ephemeron tables.
+ */
+class ConsumedDelivery implements Delivery {
+  readonly body: Buffer;
+  readonly fields: Delivery['fields'];
+  readonly properties: Delivery['properties'];
+  readonly #slot: ChannelSlot;
+  readonly #raw: ConsumeMessage;
+  #done = false;
+
+  constructor(slot: ChannelSlot, raw: ConsumeMessage) {
+    this.body = raw.content;
+    this.fields = {
+      deliveryTag: raw.fields.deliveryTag,
+      redelivered: raw.fields.redelivered,
+      exchange: raw.fields.exchange,
+      routingKey: raw.fields.routingKey,
+      consumerTag: raw.fields.consumerTag,
+    };
+    this.properties = raw.properties;
+    this.#slot = slot;
+    this.#raw = raw;
+  }
+
+  /**
+   * Runs `run` on the delivery's channel once; `undefined` when the delivery is not one
+   * of ours or was settled already, else what `run` returned (false: its channel is gone).
+   */
+  static settleOnce(
+    message: Delivery,
+    run: (slot: ChannelSlot, raw: ConsumeMessage) => boolean,
+  ): boolean | undefined {
+    if (!(message instanceof ConsumedDelivery) || message.#done) return undefined;
+    message.#done = true;
+    return run(message.#slot, message.#raw);
+  }
 }
 
 /** What the registry asks of its connection. */
@@ -53,7 +88,6 @@ export class ConsumerRegistry {
   readonly #log: Logger;
   readonly #records = new Set<ConsumerRecord>();
   readonly #byHandle = new WeakMap<RabbitConsumer, ConsumerRecord>();
-  readonly #unsettled = new WeakMap<Delivery, Unsettled>();
   #tagCounter = 0;
 
   constructor(hooks: ConsumerHooks, logger: Logger) {
@@ -181,14 +215,11 @@ export class ConsumerRegistry {
     run: (slot: ChannelSlot, raw: ConsumeMessage) => boolean,
     what: string,
   ): void {
-    const u = this.#unsettled.get(message);
-    if (u === undefined || u.done) return;
-    u.done = true;
-    if (!run(u.slot, u.raw)) {
+    if (ConsumedDelivery.settleOnce(message, run) === false) {
       this.#log.warn(
         'Failed to %s received message (delivery %d): its channel is gone',
         what,
-        u.raw.fields.deliveryTag,
+        message.fields.deliveryTag,
       );
     }
   }
@@ -203,18 +234,7 @@ export class ConsumerRegistry {
       slot.reject(raw, true);
       return;
     }
-    const delivery: Delivery = {
-      body: raw.content,
-      fields: {
-        deliveryTag: raw.fields.deliveryTag,
-        redelivered: raw.fields.redelivered,
-        exchange: raw.fields.exchange,
-        routingKey: raw.fields.routingKey,
-        consumerTag: raw.fields.consumerTag,
-      },
-      properties: raw.properties,
-    };
-    this.#unsettled.set(delivery, { slot, raw, done: false });
+    const delivery = new ConsumedDelivery(slot, raw);
     try {
       const result = rec.handler(delivery);
       if (result instanceof Promise) result.catch((err: unknown) => this.#handlerFailed(rec, err));
