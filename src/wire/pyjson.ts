@@ -127,6 +127,27 @@ function writeArray(array: readonly unknown[], w: Writer): string {
   return out + ']';
 }
 
+// Object keys repeat in every message (`method`, `args`, `_unique_id`, `payload`, ...):
+// each is escaped once per nesting mode and kept, with its `": "`, for the next message.
+// Only short keys are kept, and at most KEY_CACHE_SIZE of them (then it starts over).
+const KEY_CACHE_SIZE = 4096;
+const KEY_CACHE_MAX_LENGTH = 64;
+const plainKeys = new Map<string, string>();
+const nestedKeys = new Map<string, string>();
+
+/** `key` written as an object key, with the `": "` that follows it. */
+function writeKey(key: string, w: Writer): string {
+  if (key.length > KEY_CACHE_MAX_LENGTH) return writeString(key, w) + ': ';
+  const cache = w.nested ? nestedKeys : plainKeys;
+  let out = cache.get(key);
+  if (out === undefined) {
+    out = writeString(key, w) + ': ';
+    if (cache.size >= KEY_CACHE_SIZE) cache.clear();
+    cache.set(key, out);
+  }
+  return out;
+}
+
 function writeObject(object: Record<string, unknown>, w: Writer): string {
   enter(w.stack, object);
   const floats = floatMarksOf(object);
@@ -138,8 +159,7 @@ function writeObject(object: Record<string, unknown>, w: Writer): string {
     if (item === undefined) continue;
     out +=
       (out === '' ? '{' : ', ') +
-      writeString(key, w) +
-      ': ' +
+      writeKey(key, w) +
       (typeof item === 'number' ? pyNumber(item, floats?.get(key) === item) : write(item, w));
   }
   w.stack.pop();

@@ -265,3 +265,22 @@ test('toPrimitive - returns a fresh tree and leaves its input alone', () => {
   assert.notEqual(out, input);
   assert.notEqual(out.list, input.list);
 });
+
+test('object keys are written the same every time, plain and nested, past the key cache', () => {
+  // Keys are escaped once and remembered per nesting mode: the same key must come out
+  // right in both modes, in any order, and after the cache started over.
+  const tricky = { 'a"b': 1, 'c\\d': 2, é: 3, '\u2028': 4, plain: 5 };
+  const plain = '{"a\\"b": 1, "c\\\\d": 2, "\\u00e9": 3, "\\u2028": 4, "plain": 5}';
+  for (let round = 0; round < 3; round++) {
+    assert.equal(pyDumpsNested(tricky), pyDumps(plain));
+    assert.equal(pyDumps(tricky), plain);
+  }
+  const many: Record<string, number> = {};
+  for (let i = 0; i < 5000; i++) many[`k${i}"`] = i;
+  const once = pyDumps(many);
+  assert.equal(pyDumps(many), once);
+  assert.deepEqual(JSON.parse(once), many);
+  assert.equal(pyDumps(tricky), plain);
+  const long = 'x'.repeat(100) + '"';
+  assert.equal(pyDumps({ [long]: 1 }), `{"${'x'.repeat(100)}\\"": 1}`);
+});
