@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { MessageDeliveryFailure, MessageUndeliverable } from '../../src/errors.js';
-import type { RabbitConnection } from '../../src/drivers/rabbit/connection.js';
+import type { Declarer } from '../../src/drivers/rabbit/connection.js';
 import { AmqpChannelError } from '../../src/drivers/rabbit/connection.js';
 import {
   JSON_PROPS,
@@ -207,7 +207,7 @@ test(
     const exchange = uniq('x_');
     cleanup(t, { queues: [queue], exchanges: [exchange] });
     let topologyRuns = 0;
-    const declare = async (c: RabbitConnection): Promise<void> => {
+    const declare = async (c: Declarer): Promise<void> => {
       await c.declareExchange(exchange, 'topic', { durable: false, autoDelete: false });
       await c.declareQueue(queue, { durable: false, autoDelete: false });
       await c.bindQueue(queue, exchange, 'k');
@@ -263,7 +263,7 @@ test(
     const admin = connection(t, { role: 'consume' });
     const queue = uniq('q_');
     cleanup(t, { queues: [queue] });
-    const declare = (c: RabbitConnection): Promise<void> =>
+    const declare = (c: Declarer): Promise<void> =>
       c.declareQueue(queue, { durable: false, autoDelete: false });
     const sub = connection(t, { role: 'consume', onReconnect: declare });
     await declare(sub);
@@ -290,7 +290,7 @@ test(
     cleanup(t, { queues: [queue] });
     const admin = connection(t, { role: 'consume' });
     let topologyRuns = 0;
-    const declare = (c: RabbitConnection): Promise<void> =>
+    const declare = (c: Declarer): Promise<void> =>
       c.declareQueue(queue, { durable: false, autoDelete: false });
     const sub = connection(t, {
       role: 'consume',

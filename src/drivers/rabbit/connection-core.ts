@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 
 import { MessageDeliveryFailure } from '../../errors.js';
@@ -22,6 +21,7 @@ import {
   toStateEvent,
   type ConnectionOptions,
   type ConnectionStatus,
+  type Declarer,
   type OperationOptions,
   type RabbitConnectionEvents,
   type RabbitEndpoint,
@@ -29,9 +29,6 @@ import {
 } from './connection-types.js';
 import { RecoveryLoop } from './connection-recovery.js';
 import { OpGuard, RetryBudget } from './connection-wait.js';
-
-/** Operations called from inside `onReconnect` run on the channel being set up. */
-const recovering = new AsyncLocalStorage<{ owner: ConnectionCore; slot: ChannelSlot }>();
 
 const endpointOf = (h: RabbitHost): RabbitEndpoint => ({ hostname: h.hostname, port: h.port });
 const hostText = (h: RabbitHost): string => `${h.hostname}:${h.port}`;
@@ -159,11 +156,14 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     return this.close();
   }
 
+  /** The connection's declarations, run on `slot` (what `onReconnect` gets). */
+  protected abstract declarerOn(slot: ChannelSlot): Declarer;
+
   // ---- waiting for the channel ----
 
-  /** The ready channel, when not inside `onReconnect` (a synchronous fast path for publish). */
+  /** The ready channel, if there is one now (a synchronous fast path for publish). */
   protected fastSlot(): ChannelSlot | undefined {
-    return recovering.getStore() === undefined ? this.#readySlot() : undefined;
+    return this.#readySlot();
   }
 
   #readySlot(): ChannelSlot | undefined {
@@ -172,16 +172,19 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
   }
 
   /**
-   * The channel to use now: inside `onReconnect`, the one being set up (if it died, the
-   * attempt fails and is retried as a whole, so this must not wait for the loop that runs
-   * it); otherwise the ready one, or wait for one within the budget.
+   * The channel to use now: `on` when given (for `onReconnect`, the one being set up: if it
+   * died, the attempt fails and is retried as a whole, so this must not wait for the loop
+   * that runs it); otherwise the ready one, or wait for one within the budget.
    */
-  protected async slotFor(budget: RetryBudget, guard: OpGuard): Promise<ChannelSlot> {
-    const store = recovering.getStore();
-    if (store?.owner === this) {
-      if (store.slot.open) return store.slot;
+  protected async slotFor(
+    budget: RetryBudget,
+    guard: OpGuard,
+    on?: ChannelSlot,
+  ): Promise<ChannelSlot> {
+    if (on !== undefined) {
+      if (on.open) return on;
       throw new MessageDeliveryFailure('The AMQP channel closed during onReconnect', {
-        cause: store.slot.closeReason,
+        cause: on.closeReason,
       });
     }
     if (this.#closing) throw new ConnectionClosedError();
@@ -195,18 +198,22 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     }
   }
 
-  /** Runs `op` on a live channel, again on the next one if the channel was lost (budget allowing). */
+  /**
+   * Runs `op` on a live channel (`on`, when given), again on the next one if the channel
+   * was lost (budget allowing).
+   */
   protected async withSlot<T>(
     options: OperationOptions,
     what: string,
     op: (slot: ChannelSlot) => Promise<T>,
+    on?: ChannelSlot,
   ): Promise<T> {
     if (this.#closing) throw new ConnectionClosedError();
     const guard = new OpGuard(options.signal, options.timeoutMs, what);
     const budget = new RetryBudget(options.retry);
     try {
       for (;;) {
-        const slot = await this.slotFor(budget, guard);
+        const slot = await this.slotFor(budget, guard, on);
         try {
           return await guard.race(op(slot));
         } catch (err) {
@@ -346,10 +353,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     try {
       const onReconnect = this.opts.onReconnect;
       if (this.#everConnected && onReconnect !== undefined && !this.#closing) {
-        // The only subclass is RabbitConnection: onReconnect gets the connection it was given to.
-        await recovering.run({ owner: this, slot }, () =>
-          onReconnect(this as unknown as RabbitConnection),
-        );
+        await onReconnect(this.declarerOn(slot));
       }
       await this.consumers.activateAll(slot);
       if (this.#closing) throw new ConnectionClosedError();

@@ -7,7 +7,6 @@
 import { ConfigurationError } from '../../errors.js';
 import { defaultLogger, type Logger } from '../../log.js';
 import type { ConnectionEvent } from '../driver.js';
-import type { RabbitConnection } from './connection.js';
 import type { FailoverStrategy, RabbitHost } from './connection-failover.js';
 import type { AbortLike } from './connection-wait.js';
 import {
@@ -19,6 +18,39 @@ import {
 /** `basic.consume` arguments, fixed or computed at each (re)start of the consumer. */
 export type ConsumerArguments =
   Readonly<Record<string, unknown>> | (() => Readonly<Record<string, unknown>>);
+
+/**
+ * The declarations of a {@link RabbitConnection}, as its `onReconnect` gets them: run on
+ * the channel being set up (the connection serves nothing else until `onReconnect`
+ * returns), or fail with `MessageDeliveryFailure` if that channel closes meanwhile. A
+ * `RabbitConnection` is one too, running them on its ready channel.
+ */
+export interface Declarer {
+  readonly connectionName: string;
+  readonly logger: Logger;
+  declareExchange(
+    name: string,
+    type: string,
+    flags: { readonly durable: boolean; readonly autoDelete: boolean },
+    options?: OperationOptions,
+  ): Promise<void>;
+  declareQueue(
+    name: string,
+    flags: {
+      readonly durable: boolean;
+      readonly autoDelete: boolean;
+      readonly exclusive?: boolean | undefined;
+      readonly arguments?: Readonly<Record<string, unknown>> | undefined;
+    },
+    options?: OperationOptions,
+  ): Promise<void>;
+  bindQueue(
+    queue: string,
+    exchange: string,
+    routingKey: string,
+    options?: OperationOptions,
+  ): Promise<void>;
+}
 
 /** Options of a {@link RabbitConnection}. Durations are in milliseconds. */
 export interface ConnectionOptions {
@@ -69,12 +101,12 @@ export interface ConnectionOptions {
   /**
    * Re-declares the topology after a reconnect (also after a channel error or a
    * broker-initiated `basic.cancel`), before consumers resume and before waiting
-   * operations proceed. It may call this connection's declare methods (they run on the
-   * new channel). It should not call `consume()`: consumers survive reconnects by
-   * themselves. If it rejects, the attempt counts as failed and is retried after the
-   * back-off. Setting it also makes the connection reconnect eagerly, in the background.
+   * operations proceed. It gets the connection's declarations, run on the new channel
+   * ({@link Declarer}); consumers survive reconnects by themselves. If it rejects, the
+   * attempt counts as failed and is retried after the back-off. Setting it also makes the
+   * connection reconnect eagerly, in the background.
    */
-  readonly onReconnect?: ((connection: RabbitConnection) => Promise<void>) | undefined;
+  readonly onReconnect?: ((connection: Declarer) => Promise<void>) | undefined;
   /**
    * Told every event of the connection, in the driver contract's terms (the transport's
    * `status` is made of these). Must not throw.
@@ -213,7 +245,7 @@ export interface ResolvedOptions {
   readonly connectTimeoutMs: number;
   readonly closeTimeoutMs: number;
   readonly logger: Logger;
-  readonly onReconnect: ((connection: RabbitConnection) => Promise<void>) | undefined;
+  readonly onReconnect: ((connection: Declarer) => Promise<void>) | undefined;
   readonly onStateEvent: ((event: ConnectionEvent) => void) | undefined;
 }
 

@@ -16,8 +16,10 @@
 import { ChannelLost, ConnectionClosedError, PublishConfirmLost } from './connection-errors.js';
 import { ConnectionCore } from './connection-core.js';
 import { OpGuard, RetryBudget } from './connection-wait.js';
+import type { ChannelSlot } from './connection-channel.js';
 import type {
   ConsumeOptions,
+  Declarer,
   Delivery,
   DeliveryHandler,
   OperationOptions,
@@ -38,6 +40,7 @@ export type {
   ConnectionOptions,
   ConnectionStatus,
   ConsumeOptions,
+  Declarer,
   Delivery,
   DeliveryHandler,
   DeliveryProperties,
@@ -75,7 +78,10 @@ export type {
  * - `close()` rejects pending operations with `ConnectionClosedError`, closes the channel
  *   then the connection (no `basic.cancel`, as oslo) and leaves no timer or socket.
  */
-export class RabbitConnection extends ConnectionCore {
+/** The flags of a `queue.declare`. */
+type QueueFlags = Parameters<Declarer['declareQueue']>[1];
+
+export class RabbitConnection extends ConnectionCore implements Declarer {
   /**
    * Publishes one message and resolves when the broker confirmed it (`basic.ack`). Needs
    * role `publish`.
@@ -159,28 +165,43 @@ export class RabbitConnection extends ConnectionCore {
    * declares it again first. Rejects with `AmqpChannelError` (e.g. 406 when it exists
    * with other flags; the channel is then replaced).
    */
-  async declareExchange(
+  declareExchange(
     name: string,
     type: string,
     flags: { readonly durable: boolean; readonly autoDelete: boolean },
     options: OperationOptions = {},
   ): Promise<void> {
+    return this.#declareExchange(name, type, flags, options, undefined);
+  }
+
+  async #declareExchange(
+    name: string,
+    type: string,
+    flags: { readonly durable: boolean; readonly autoDelete: boolean },
+    options: OperationOptions,
+    on: ChannelSlot | undefined,
+  ): Promise<void> {
     const declaration = { name, type, durable: flags.durable, autoDelete: flags.autoDelete };
-    await this.withSlot(options, 'exchange.declare', (slot) => slot.declareExchange(declaration));
+    await this.withSlot(
+      options,
+      'exchange.declare',
+      (slot) => slot.declareExchange(declaration),
+      on,
+    );
     // Only what the broker accepted: a refused declaration is not repeated on new channels.
     this.knownExchanges.set(name, declaration);
   }
 
   /** Declares a queue, once per channel (same flags and arguments). */
-  async declareQueue(
+  declareQueue(name: string, flags: QueueFlags, options: OperationOptions = {}): Promise<void> {
+    return this.#declareQueue(name, flags, options, undefined);
+  }
+
+  async #declareQueue(
     name: string,
-    flags: {
-      readonly durable: boolean;
-      readonly autoDelete: boolean;
-      readonly exclusive?: boolean | undefined;
-      readonly arguments?: Readonly<Record<string, unknown>> | undefined;
-    },
-    options: OperationOptions = {},
+    flags: QueueFlags,
+    options: OperationOptions,
+    on: ChannelSlot | undefined,
   ): Promise<void> {
     const declaration = {
       name,
@@ -189,19 +210,44 @@ export class RabbitConnection extends ConnectionCore {
       exclusive: flags.exclusive ?? false,
       arguments: flags.arguments ?? {},
     };
-    await this.withSlot(options, 'queue.declare', (slot) => slot.declareQueue(declaration));
+    await this.withSlot(options, 'queue.declare', (slot) => slot.declareQueue(declaration), on);
   }
 
   /** Binds a queue to an exchange, once per channel. */
-  async bindQueue(
+  bindQueue(
     queue: string,
     exchange: string,
     routingKey: string,
     options: OperationOptions = {},
   ): Promise<void> {
-    await this.withSlot(options, 'queue.bind', (slot) =>
-      slot.bindQueue(queue, exchange, routingKey),
+    return this.#bindQueue(queue, exchange, routingKey, options, undefined);
+  }
+
+  async #bindQueue(
+    queue: string,
+    exchange: string,
+    routingKey: string,
+    options: OperationOptions,
+    on: ChannelSlot | undefined,
+  ): Promise<void> {
+    await this.withSlot(
+      options,
+      'queue.bind',
+      (slot) => slot.bindQueue(queue, exchange, routingKey),
+      on,
     );
+  }
+
+  protected override declarerOn(slot: ChannelSlot): Declarer {
+    return {
+      connectionName: this.connectionName,
+      logger: this.logger,
+      declareExchange: (name, type, flags, options = {}) =>
+        this.#declareExchange(name, type, flags, options, slot),
+      declareQueue: (name, flags, options = {}) => this.#declareQueue(name, flags, options, slot),
+      bindQueue: (queue, exchange, routingKey, options = {}) =>
+        this.#bindQueue(queue, exchange, routingKey, options, slot),
+    };
   }
 
   /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { AmqpChannelError } from './connection-errors.js';
-import type { RabbitConnection } from './connection.js';
+import type { Declarer } from './connection.js';
 import type { PublishBounds } from './publisher.js';
 import type { ConsumerSpec } from './topology.js';
 
@@ -34,7 +34,7 @@ const NON_DURABLE_FALLBACKS = new WeakMap<ConsumerSpec, ConsumerSpec>();
  * Any other refusal, or a second one, is thrown.
  */
 export async function declareConsumerSpec(
-  conn: RabbitConnection,
+  conn: Declarer,
   spec: ConsumerSpec,
   bounds: PublishBounds,
 ): Promise<void> {
@@ -67,7 +67,7 @@ export async function declareConsumerSpec(
 }
 
 async function declareSpec(
-  conn: RabbitConnection,
+  conn: Declarer,
   spec: ConsumerSpec,
   bounds: PublishBounds,
 ): Promise<void> {

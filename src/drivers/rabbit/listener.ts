@@ -18,6 +18,7 @@ import type {
 import {
   RabbitConnection,
   defaultConnectionName,
+  type Declarer,
   type Delivery,
   type RabbitConsumer,
 } from './connection.js';
@@ -194,7 +195,7 @@ export abstract class RabbitListener<M extends IncomingMessage>
     this.#pump();
   }
 
-  async #declareAll(conn: RabbitConnection, bounds: { timeoutMs?: number } = {}): Promise<void> {
+  async #declareAll(conn: Declarer, bounds: { timeoutMs?: number } = {}): Promise<void> {
     for (const spec of this.#specs) await declareConsumerSpec(conn, spec, bounds);
   }
 

@@ -8,7 +8,7 @@
 import { MessageDeliveryFailure } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { MessageHeaders } from '../driver.js';
-import { RabbitConnection, defaultConnectionName } from './connection.js';
+import { RabbitConnection, defaultConnectionName, type Declarer } from './connection.js';
 import type { AbortLike } from './connection-wait.js';
 import type { RabbitDriverSettings } from './options.js';
 import { declareConsumerSpec, isDurableMismatch } from './declare.js';
@@ -265,7 +265,7 @@ export class Publisher {
     await this.#connection.close();
   }
 
-  async #redeclare(conn: RabbitConnection): Promise<void> {
+  async #redeclare(conn: Declarer): Promise<void> {
     for (const spec of this.#notifierQueues.values()) {
       await declareConsumerSpec(conn, spec, {});
     }
