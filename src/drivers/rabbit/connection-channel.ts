@@ -450,10 +450,10 @@ export class ChannelSlot {
   }
 
   /** Acks; a no-op (false) on a closed channel, where the broker requeued the message. */
-  ack(msg: Message): boolean {
+  ack(msg: Message, multiple: boolean): boolean {
     if (!this.open) return false;
     try {
-      this.#channel.ack(msg);
+      this.#channel.ack(msg, multiple);
       return true;
     } catch {
       return false;

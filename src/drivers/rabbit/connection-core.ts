@@ -11,7 +11,6 @@ import { MessageDeliveryFailure } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { deferred } from '../../util/async.js';
 import { ChannelSlot, type BlockedBound, type ExchangeDeclaration } from './connection-channel.js';
-import type { RabbitConnection } from './connection.js';
 import { ChannelLost, ConnectionClosedError, errorText } from './connection-errors.js';
 import { ConsumerRegistry } from './connection-consumers.js';
 import { HostCycle, type RabbitHost } from './connection-failover.js';

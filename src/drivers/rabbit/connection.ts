@@ -299,7 +299,15 @@ export class RabbitConnection extends ConnectionCore implements Declarer {
 
   /** Acknowledges a delivery. Never throws; a delivery of a dead channel is dropped. */
   ack(message: Delivery): void {
-    this.consumers.settle(message, (slot, raw) => slot.ack(raw), 'ack');
+    this.consumers.settle(message, (slot, raw) => slot.ack(raw, false), 'ack');
+  }
+
+  /**
+   * Acknowledges a delivery and every earlier one of its channel not settled yet
+   * (`basic.ack` with `multiple`). Never throws, like {@link ack}.
+   */
+  ackUpTo(message: Delivery): void {
+    this.consumers.settle(message, (slot, raw) => slot.ack(raw, true), 'ack');
   }
 
   /** Rejects a delivery (`basic.reject`), requeued or not. Never throws, like {@link ack}. */
