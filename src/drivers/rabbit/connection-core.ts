@@ -237,7 +237,7 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
     budget: RetryBudget,
     slot: ChannelSlot,
   ): Promise<T> {
-    const limitMs = this.opts.heartbeatSeconds * 1000;
+    const limitMs = this.#blockedLimitMs;
     if (budget.retry === Infinity || limitMs <= 0) return wait;
     return new Promise<T>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -271,12 +271,12 @@ export abstract class ConnectionCore extends EventEmitter<RabbitConnectionEvents
   }
 
   /** How long a publish may wait blocked per retry: `heartbeat_timeout_threshold`; 0 for ever. */
-  protected get blockedLimitMs(): number {
+  get #blockedLimitMs(): number {
     return this.opts.heartbeatSeconds * 1000;
   }
 
   #blockedBound(): BlockedBound | undefined {
-    const limitMs = this.blockedLimitMs;
+    const limitMs = this.#blockedLimitMs;
     if (limitMs <= 0) return undefined;
     const slot = this.#slot;
     return {

@@ -52,6 +52,10 @@ export type {
   RabbitEndpoint,
 } from './connection-types.js';
 
+/** The flags of an `exchange.declare` and of a `queue.declare`. */
+type ExchangeFlags = Parameters<Declarer['declareExchange']>[2];
+type QueueFlags = Parameters<Declarer['declareQueue']>[1];
+
 /**
  * One AMQP connection with one channel, kept alive across failures.
  *
@@ -78,9 +82,6 @@ export type {
  * - `close()` rejects pending operations with `ConnectionClosedError`, closes the channel
  *   then the connection (no `basic.cancel`, as oslo) and leaves no timer or socket.
  */
-/** The flags of a `queue.declare`. */
-type QueueFlags = Parameters<Declarer['declareQueue']>[1];
-
 export class RabbitConnection extends ConnectionCore implements Declarer {
   /**
    * Publishes one message and resolves when the broker confirmed it (`basic.ack`). Needs
@@ -168,7 +169,7 @@ export class RabbitConnection extends ConnectionCore implements Declarer {
   declareExchange(
     name: string,
     type: string,
-    flags: { readonly durable: boolean; readonly autoDelete: boolean },
+    flags: ExchangeFlags,
     options: OperationOptions = {},
   ): Promise<void> {
     return this.#declareExchange(name, type, flags, options, undefined);
@@ -177,7 +178,7 @@ export class RabbitConnection extends ConnectionCore implements Declarer {
   async #declareExchange(
     name: string,
     type: string,
-    flags: { readonly durable: boolean; readonly autoDelete: boolean },
+    flags: ExchangeFlags,
     options: OperationOptions,
     on: ChannelSlot | undefined,
   ): Promise<void> {
